@@ -1,0 +1,24 @@
+"""A scratch PostgreSQL database for a benchmark run, created and dropped around it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+ADMIN_URL = os.environ.get("GUESTPASS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    name = f"guestpass_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

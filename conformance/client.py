@@ -1,0 +1,75 @@
+"""The suite's HTTP client: speaks like the official clients and records every exchange."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from guestpass.conformance.transcript import Exchange, Transcript
+
+API_VERSION = "2024-01-01"
+USER_AGENT = "guestpass-conformance"
+
+
+class ApiClient:
+    """One per scenario. `client_key` goes in the target's rate-limit header so scenarios do not
+    share a rate-limit bucket."""
+
+    def __init__(
+        self,
+        base_url: str,
+        transcript: Transcript,
+        *,
+        apikey: str | None = None,
+        rate_limit_header: str | None = None,
+        client_key: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.transcript = transcript
+        self.apikey = apikey
+        self.rate_limit_header = rate_limit_header
+        self.client_key = client_key
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+
+    def default_headers(self, *, api_version: bool) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT, "X-Client-Info": f"{USER_AGENT}/1"}
+        if api_version:
+            headers["X-Supabase-Api-Version"] = API_VERSION
+        if self.apikey:
+            headers["apikey"] = self.apikey
+        if self.rate_limit_header and self.client_key:
+            headers[self.rate_limit_header] = self.client_key
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        api_version: bool = True,
+        base_url: str | None = None,
+    ) -> httpx.Response:
+        all_headers = self.default_headers(api_version=api_version)
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if content is not None:
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        request = self._http.build_request(
+            method, (base_url or self.base_url) + path, json=json, content=content, headers=all_headers
+        )
+        started = time.perf_counter()
+        response = self._http.send(request)
+        response.read()
+        self.transcript.record(Exchange(request, response, (time.perf_counter() - started) * 1000))
+        return response
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,88 @@
+"""Starts reference servers as child processes on 127.0.0.1 and reads the target files they write."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from guestpass.conformance.target import Target, TargetError
+
+REFERENCE_COMMAND = (sys.executable, "-m", "guestpass.reference")
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    target_file: Path
+    log_file: Path
+
+    def wait_until_listening(self) -> dict:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not self.target_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise TargetError(f"the reference server did not start:\n{self.log_file.read_text()[-4000:]}")
+            time.sleep(0.05)
+        return tomllib.loads(self.target_file.read_text())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(
+    command: Sequence[str], workdir: Path, name: str, database_url: str | None, extra_args: Sequence[str] = ()
+) -> ServerProcess:
+    """One server on an ephemeral port, with a fresh SQLite file unless `database_url` is given."""
+    target_file, log_file = workdir / f"{name}.target.toml", workdir / f"{name}.log"
+    database_url = database_url or f"sqlite:///{workdir / (name + '.db')}"
+    args = [
+        *command,
+        "--port",
+        "0",
+        "--profile",
+        "test",
+        "--database-url",
+        database_url,
+        "--write-target",
+        str(target_file),
+        *extra_args,
+    ]
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+    return ServerProcess(process, target_file, log_file)
+
+
+@contextmanager
+def reference_servers(
+    workdir: Path, *, database_url: str | None = None, command: Sequence[str] = REFERENCE_COMMAND, variants: bool = True
+) -> Iterator[Target]:
+    """The main server plus (with `variants`) one with anonymous sign-ins disabled, described together
+    in `workdir/target.toml` so that another process can check them too."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    servers = [start_server(command, workdir, "main", database_url)]
+    if variants:
+        servers.append(start_server(command, workdir, "anonymous-disabled", None, ["--no-anonymous"]))
+    try:
+        main, *others = (server.wait_until_listening() for server in servers)
+        combined = {**main, "variants": {"anonymous_disabled": others[0]["base_url"]} if others else {}}
+        (workdir / "target.toml").write_text(tomli_w.dumps(combined))
+        yield Target.from_dict(combined)
+    finally:
+        for server in servers:
+            server.stop()

@@ -1,0 +1,77 @@
+"""The target: the server under test, as its target file (TOML) describes it."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guestpass.conformance.capabilities import CAPABILITIES
+
+DEFAULT_CAPABILITIES = ("core", "anonymous")
+
+
+class TargetError(ValueError):
+    """The target file is unusable; `guestpass check` exits 2."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    header: str | None = None
+    anonymous_sign_ins: int | None = None
+    window_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    name: str = "unnamed target"
+    data_base_url: str | None = None
+    capabilities: frozenset[str] = frozenset(DEFAULT_CAPABILITIES)
+    anon_key: str | None = None
+    service_role_key: str | None = None
+    jwt_secret: str | None = None
+    jwt_private_key_file: str | None = None
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    refresh_token_reuse_interval: float = 10.0
+    variants: dict[str, str] = field(default_factory=dict)
+
+    def claims(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, base_url: str | None = None) -> Target:
+        capabilities = frozenset(data.get("capabilities", DEFAULT_CAPABILITIES))
+        unknown = capabilities - CAPABILITIES.keys()
+        if unknown:
+            raise TargetError(f"unknown capabilities in target: {', '.join(sorted(unknown))}")
+        url = base_url or data.get("base_url")
+        if not url:
+            raise TargetError("the target names no base_url (give one with --base-url)")
+        keys = data.get("keys", {})
+        limits = data.get("rate_limits", {})
+        token_settings = data.get("tokens", {})
+        return cls(
+            base_url=url.rstrip("/"),
+            name=data.get("name", url),
+            data_base_url=(data.get("data_base_url") or "").rstrip("/") or None,
+            capabilities=capabilities,
+            anon_key=keys.get("anon"),
+            service_role_key=keys.get("service_role"),
+            jwt_secret=keys.get("jwt_secret"),
+            jwt_private_key_file=keys.get("jwt_private_key_file"),
+            rate_limits=RateLimits(
+                limits.get("header"), limits.get("anonymous_sign_ins"), limits.get("window_seconds")
+            ),
+            refresh_token_reuse_interval=float(token_settings.get("refresh_token_reuse_interval", 10)),
+            variants=dict(data.get("variants", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path, *, base_url: str | None = None) -> Target:
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise TargetError(f"cannot read target file {path}: {error}") from None
+        return cls.from_dict(data, base_url=base_url)

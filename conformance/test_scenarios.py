@@ -1,0 +1,15 @@
+"""The conformance suite: every scenario of every feature file, bound to guestpass's steps."""
+
+from pytest_bdd import scenarios
+
+from guestpass.conformance.steps.admin import *  # noqa: F403  (step definitions are fixtures)
+from guestpass.conformance.steps.anonymous import *  # noqa: F403
+from guestpass.conformance.steps.cli import *  # noqa: F403
+from guestpass.conformance.steps.common import *  # noqa: F403
+from guestpass.conformance.steps.core import *  # noqa: F403
+from guestpass.conformance.steps.data import *  # noqa: F403
+from guestpass.conformance.steps.merge import *  # noqa: F403
+from guestpass.conformance.world import applicable, guestpass_target, world  # noqa: F401
+from guestpass.scenarios import FEATURES_DIR
+
+scenarios(str(FEATURES_DIR))

@@ -1,0 +1,3 @@
+from guestpass.reference.server import main
+
+main()

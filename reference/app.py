@@ -1,0 +1,59 @@
+"""create_app(config): the Starlette application, auth mounted at /auth/v1."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
+
+from guestpass.reference import data
+from guestpass.reference.config import Config
+from guestpass.reference.errors import ApiError, ErrorCode, error_response
+from guestpass.reference.flows import admin, cli, factors, logout, settings, signup, token, user, user_sessions
+from guestpass.reference.runtime import Runtime
+
+AUTH_PREFIX = "/auth/v1"
+DATA_PREFIX = "/data/v1"
+log = logging.getLogger("guestpass.reference")
+
+AUTH_FLOWS = (settings, signup, token, user, user_sessions, logout, factors, cli, admin)
+
+
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return error_response(request, error)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = ErrorCode.method_not_allowed if error.status_code == 405 else ErrorCode.not_found
+    return error_response(request, ApiError(code))
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected failure on %s %s", request.method, request.url.path)
+    return error_response(request, ApiError(ErrorCode.unexpected_failure))
+
+
+def create_app(config: Config) -> Starlette:
+    runtime = Runtime.build(config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.db.dispose()
+
+    routes = [route for flow in AUTH_FLOWS for route in flow.routes]
+    app = Starlette(
+        routes=[Mount(AUTH_PREFIX, routes=routes), Mount(DATA_PREFIX, routes=data.routes)],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,68 @@
+"""Who is calling: the bearer token, checked against the signing key, the user and the session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from guestpass.reference import tokens
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.runtime import runtime
+from guestpass.reference.sessions import get_session
+from guestpass.reference.users import get_user
+
+SERVICE_ROLE = "service_role"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: RowMapping
+    session: RowMapping
+    claims: dict[str, Any]
+
+    @property
+    def is_anonymous(self) -> bool:
+        return bool(self.user["is_anonymous"])
+
+
+def bearer_claims(request: Request) -> dict[str, Any]:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(ErrorCode.no_authorization)
+    return tokens.verify(runtime(request).key, token.strip(), runtime(request).config.jwt_issuer)
+
+
+async def authenticate(request: Request, conn: AsyncConnection) -> Caller:
+    """The signed-in user: 401 without a token, 403 bad_jwt, or 403 session_not_found once the session
+    has ended (by logout, refresh-token theft, a merge or the user's deletion)."""
+    claims = bearer_claims(request)
+    try:
+        user_id = uuid.UUID(str(claims.get("sub")))
+        session_id = uuid.UUID(str(claims.get("session_id")))
+    except ValueError:
+        raise ApiError(ErrorCode.bad_jwt, "invalid JWT: the token carries no user session") from None
+    session = await get_session(conn, session_id)
+    if session is None or session["user_id"] != user_id:
+        raise ApiError(ErrorCode.session_not_found)
+    user = await get_user(conn, user_id)
+    if user is None:
+        raise ApiError(ErrorCode.user_not_found)
+    return Caller(user, session, claims)
+
+
+def require_service_role(request: Request) -> dict[str, Any]:
+    claims = bearer_claims(request)
+    if claims.get("role") != SERVICE_ROLE:
+        raise ApiError(ErrorCode.not_admin)
+    return claims
+
+
+def refuse_anonymous(caller: Caller) -> None:
+    """Anonymous users are refused with a code a client can act on, never a bare 403."""
+    if caller.is_anonymous:
+        raise ApiError(ErrorCode.no_authorization, "Anonymous user not allowed to perform these actions", status=403)

@@ -1,0 +1,122 @@
+"""One frozen configuration object for the reference server, read from GUESTPASS_* variables or flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+JwtAlgorithm = Literal["HS256", "ES256"]
+
+ENV_PREFIX = "GUESTPASS_"
+
+
+@dataclass(frozen=True)
+class PasswordCost:
+    """Argon2id parameters; tests lower them, production keeps the library's defaults."""
+
+    time_cost: int = 3
+    memory_cost_kib: int = 65536
+    parallelism: int = 4
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = "sqlite+aiosqlite:///guestpass.db"
+    site_url: str = "http://localhost:3000"
+    external_url: str = "http://127.0.0.1:9999/auth/v1"
+    jwt_algorithm: JwtAlgorithm = "HS256"
+    jwt_secret: str = ""
+    jwt_private_key_file: str = ""
+    access_token_ttl: int = 3600
+    refresh_token_reuse_interval: int = 10
+    anonymous_enabled: bool = True
+    signup_enabled: bool = True
+    mailer_autoconfirm: bool = True
+    password_min_length: int = 6
+    password_cost: PasswordCost = field(default_factory=PasswordCost)
+    rate_limit_header: str = "Sb-Forwarded-For"
+    anonymous_sign_ins_per_window: int = 30
+    rate_limit_window_seconds: int = 3600
+    cli_attempt_ttl: int = 7200
+    cli_attempt_max_ttl: int = 86400
+    cli_poll_interval: int = 5
+
+    @property
+    def jwt_issuer(self) -> str:
+        return self.external_url
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+TEST_PROFILE: dict[str, Any] = {
+    "password_cost": PasswordCost(time_cost=1, memory_cost_kib=64, parallelism=1),
+    "access_token_ttl": 600,
+    "refresh_token_reuse_interval": 1,
+    "anonymous_sign_ins_per_window": 10,
+    "cli_poll_interval": 1,
+}
+
+
+def _coerce(value: str, kind: type) -> Any:
+    if kind is bool:
+        if value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if value.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"not a boolean: {value!r}")
+    return kind(value)
+
+
+_SCALAR_TYPES: dict[str, type] = {
+    "database_url": str,
+    "site_url": str,
+    "external_url": str,
+    "jwt_algorithm": str,
+    "jwt_secret": str,
+    "jwt_private_key_file": str,
+    "access_token_ttl": int,
+    "refresh_token_reuse_interval": int,
+    "anonymous_enabled": bool,
+    "signup_enabled": bool,
+    "mailer_autoconfirm": bool,
+    "password_min_length": int,
+    "rate_limit_header": str,
+    "anonymous_sign_ins_per_window": int,
+    "rate_limit_window_seconds": int,
+    "cli_attempt_ttl": int,
+    "cli_attempt_max_ttl": int,
+    "cli_poll_interval": int,
+}
+
+
+def config_from_env(environ: Mapping[str, str] | None = None, *, base: Config | None = None) -> Config:
+    """Overlay GUESTPASS_<FIELD> variables (and GUESTPASS_PASSWORD_TIME_COST etc.) on `base`."""
+    environ = os.environ if environ is None else environ
+    config = base or Config()
+    changes: dict[str, Any] = {}
+    for name, kind in _SCALAR_TYPES.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            changes[name] = _coerce(raw, kind)
+    cost = {
+        attr: int(environ[ENV_PREFIX + "PASSWORD_" + attr.upper()])
+        for attr in ("time_cost", "memory_cost_kib", "parallelism")
+        if ENV_PREFIX + "PASSWORD_" + attr.upper() in environ
+    }
+    if cost:
+        changes["password_cost"] = dataclasses.replace(config.password_cost, **cost)
+    return validate(config.replace(**changes))
+
+
+def validate(config: Config) -> Config:
+    if config.jwt_algorithm not in ("HS256", "ES256"):
+        raise ValueError(f"jwt_algorithm must be HS256 or ES256, not {config.jwt_algorithm!r}")
+    if config.access_token_ttl < 30:
+        raise ValueError("access_token_ttl must be at least 30 seconds")
+    if not config.mailer_autoconfirm:
+        raise ValueError("mailer_autoconfirm=false needs the mail flows, which this server does not have yet")
+    return config

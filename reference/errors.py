@@ -1,0 +1,116 @@
+"""Every error the server can answer, in one table, rendered in both GoTrue wire formats."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+API_VERSION_HEADER = "X-Supabase-Api-Version"
+API_VERSION_2024_01_01 = date(2024, 1, 1)
+
+
+class ErrorCode(StrEnum):
+    anonymous_provider_disabled = "anonymous_provider_disabled"
+    anonymous_token_invalid = "anonymous_token_invalid"
+    bad_json = "bad_json"
+    cli_code_invalid = "cli_code_invalid"
+    cli_no_anonymous_session = "cli_no_anonymous_session"
+    bad_jwt = "bad_jwt"
+    email_exists = "email_exists"
+    invalid_credentials = "invalid_credentials"
+    mfa_totp_enroll_not_enabled = "mfa_totp_enroll_not_enabled"
+    merge_source_is_target = "merge_source_is_target"
+    merge_source_not_anonymous = "merge_source_not_anonymous"
+    method_not_allowed = "method_not_allowed"
+    no_authorization = "no_authorization"
+    not_admin = "not_admin"
+    not_found = "not_found"
+    over_request_rate_limit = "over_request_rate_limit"
+    phone_provider_disabled = "phone_provider_disabled"
+    refresh_token_already_used = "refresh_token_already_used"
+    refresh_token_not_found = "refresh_token_not_found"
+    same_password = "same_password"
+    session_not_found = "session_not_found"
+    signup_disabled = "signup_disabled"
+    unexpected_failure = "unexpected_failure"
+    unsupported_grant_type = "unsupported_grant_type"
+    user_already_exists = "user_already_exists"
+    user_not_found = "user_not_found"
+    validation_failed = "validation_failed"
+    weak_password = "weak_password"
+
+
+# code -> (HTTP status, default message)
+ERRORS: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.anonymous_provider_disabled: (422, "Anonymous sign-ins are disabled"),
+    ErrorCode.anonymous_token_invalid: (400, "anon_refresh_token is not a live refresh token of an anonymous user"),
+    ErrorCode.bad_json: (400, "Could not parse request body as JSON"),
+    ErrorCode.cli_code_invalid: (400, "Invalid code, or the code has expired or was used"),
+    ErrorCode.cli_no_anonymous_session: (400, "No anonymous session is associated with this code"),
+    ErrorCode.bad_jwt: (403, "invalid JWT: unable to parse or verify signature"),
+    ErrorCode.email_exists: (422, "A user with this email address has already been registered"),
+    ErrorCode.invalid_credentials: (400, "Invalid login credentials"),
+    ErrorCode.merge_source_is_target: (422, "The anonymous refresh token belongs to the signed-in user"),
+    ErrorCode.merge_source_not_anonymous: (422, "The anonymous refresh token belongs to a permanent user"),
+    ErrorCode.mfa_totp_enroll_not_enabled: (422, "MFA enroll is disabled for TOTP"),
+    ErrorCode.method_not_allowed: (405, "Method not allowed"),
+    ErrorCode.no_authorization: (401, "This endpoint requires a valid Bearer token"),
+    ErrorCode.not_admin: (403, "User not allowed"),
+    ErrorCode.not_found: (404, "Not found"),
+    ErrorCode.over_request_rate_limit: (429, "Request rate limit reached"),
+    ErrorCode.phone_provider_disabled: (400, "Phone signups are disabled"),
+    ErrorCode.refresh_token_already_used: (400, "Invalid Refresh Token: Already Used"),
+    ErrorCode.refresh_token_not_found: (400, "Invalid Refresh Token: Refresh Token Not Found"),
+    ErrorCode.same_password: (422, "New password should be different from the old password."),
+    ErrorCode.session_not_found: (403, "Session from session_id claim in JWT does not exist"),
+    ErrorCode.signup_disabled: (422, "Signups not allowed for this instance"),
+    ErrorCode.unexpected_failure: (500, "Unexpected failure"),
+    ErrorCode.unsupported_grant_type: (400, "unsupported_grant_type"),
+    ErrorCode.user_already_exists: (422, "User already registered"),
+    ErrorCode.user_not_found: (403, "User from sub claim in JWT does not exist"),
+    ErrorCode.validation_failed: (400, "Validation failed"),
+    ErrorCode.weak_password: (422, "Password should be at least 6 characters."),
+}
+
+
+class ApiError(Exception):
+    """Raised by handlers; rendered once, by the app's exception handler."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        default_status, default_message = ERRORS[code]
+        self.code = code
+        self.status = status or default_status
+        self.message = message or default_message
+        self.extra = extra or {}
+        super().__init__(f"{self.status} {code}: {self.message}")
+
+
+def requested_api_version(request: Request) -> date | None:
+    raw = request.headers.get(API_VERSION_HEADER, "").strip()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def error_response(request: Request, error: ApiError) -> JSONResponse:
+    version = requested_api_version(request)
+    if version is not None and version >= API_VERSION_2024_01_01:
+        body: dict[str, Any] = {"code": error.code.value, "message": error.message}
+        headers = {API_VERSION_HEADER: API_VERSION_2024_01_01.isoformat()}
+    else:
+        body = {"code": error.status, "error_code": error.code.value, "msg": error.message}
+        headers = {}
+    body.update(error.extra)
+    return JSONResponse(body, status_code=error.status, headers=headers)

@@ -1,0 +1,222 @@
+"""CLI login hand-off (Stack Auth's flow, hardened with RFC 8628). The CLI creates an attempt and
+polls it; a person opens the login URL in a browser where they are signed in and completes it; the
+CLI then receives a session of its own, exactly once. Codes are high-entropy and stored hashed; every
+terminal transition (claim, complete, success) is a conditional update, so it happens once however
+many requests race for it; expiry wins over every other state."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import RowMapping, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from guestpass.reference.body import field, json_object
+from guestpass.reference.clock import as_utc, iso, utcnow
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.merge import MergeRejected, merge_within, token_owner
+from guestpass.reference.runtime import runtime
+from guestpass.reference.sessions import hash_token, session_json, start_session
+from guestpass.reference.storage.schema import cli_attempts
+from guestpass.reference.users import get_user
+
+PENDING, COMPLETED, USED = "pending", "completed", "used"
+MODES = ("check", "claim-anon-session", "complete")
+POLL_SLACK = timedelta(milliseconds=250)
+LOGIN_PAGE = Path(__file__).parent.parent / "pages" / "cli_login.html"
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def required_code(body: dict[str, Any], name: str) -> str:
+    code = field(body, name, str)
+    if not code:
+        raise ApiError(ErrorCode.validation_failed, f"{name} is required")
+    return code
+
+
+async def create(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    body = await json_object(request)
+    ttl_ms = field(body, "expires_in_millis", int)
+    ttl = timedelta(seconds=rt.config.cli_attempt_ttl) if ttl_ms is None else timedelta(milliseconds=ttl_ms)
+    if not timedelta(0) < ttl <= timedelta(seconds=rt.config.cli_attempt_max_ttl):
+        raise ApiError(
+            ErrorCode.validation_failed,
+            f"expires_in_millis must be between 1 and {rt.config.cli_attempt_max_ttl * 1000}",
+        )
+    anonymous_token = field(body, "anon_refresh_token", str)
+    polling_code, login_code, now = new_code(), new_code(), utcnow()
+    async with rt.db.transaction() as conn:
+        anonymous_user_id = await _anonymous_owner(conn, anonymous_token) if anonymous_token else None
+        await conn.execute(
+            insert(cli_attempts).values(
+                id=uuid.uuid4(),
+                polling_code_hash=hash_token(polling_code),
+                login_code_hash=hash_token(login_code),
+                anonymous_user_id=anonymous_user_id,
+                user_id=None,
+                state=PENDING,
+                interval_seconds=rt.config.cli_poll_interval,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+    return JSONResponse(
+        {
+            "polling_code": polling_code,
+            "login_code": login_code,
+            "expires_at": iso(now + ttl),
+            "interval": rt.config.cli_poll_interval,
+            "login_url": f"{rt.config.external_url}/cli/login#code={login_code}",
+        }
+    )
+
+
+async def _anonymous_owner(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
+    try:
+        owner = await token_owner(conn, raw_token)
+    except MergeRejected:
+        raise ApiError(ErrorCode.anonymous_token_invalid) from None
+    if not owner["is_anonymous"]:
+        raise ApiError(ErrorCode.anonymous_token_invalid)
+    return owner["id"]
+
+
+async def poll(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    polling_code = required_code(await json_object(request), "polling_code")
+    now = utcnow()
+    async with rt.db.transaction() as conn:
+        attempt = await _attempt(conn, cli_attempts.c.polling_code_hash, polling_code)
+        if attempt is None:
+            raise ApiError(ErrorCode.cli_code_invalid)
+        if as_utc(attempt["expires_at"]) <= now:
+            return JSONResponse({"status": "expired"})
+        if not await _take_poll_slot(conn, attempt, now):
+            return JSONResponse({"status": "slow_down", "interval": attempt["interval_seconds"]})
+        if attempt["state"] == PENDING:
+            return JSONResponse({"status": "waiting"})
+        if not await _transition(conn, attempt["id"], COMPLETED, state=USED):
+            return JSONResponse({"status": "used"})
+        user = await get_user(conn, attempt["user_id"])
+        grant = await start_session(conn, user, "cli", request)  # type: ignore[arg-type]
+        return JSONResponse({"status": "success", **await session_json(conn, rt, grant)})
+
+
+async def _take_poll_slot(conn: AsyncConnection, attempt: RowMapping, now: datetime) -> bool:
+    """Records this poll unless the previous one was less than `interval` ago (then: slow_down)."""
+    earliest = now - timedelta(seconds=attempt["interval_seconds"]) + POLL_SLACK
+    result = await conn.execute(
+        update(cli_attempts)
+        .where(
+            cli_attempts.c.id == attempt["id"],
+            or_(cli_attempts.c.last_polled_at.is_(None), cli_attempts.c.last_polled_at <= earliest),
+        )
+        .values(last_polled_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def _transition(conn: AsyncConnection, attempt_id: uuid.UUID, expected: str, **values: Any) -> bool:
+    """Moves the attempt out of `expected`; False if another request already did."""
+    result = await conn.execute(
+        update(cli_attempts).where(cli_attempts.c.id == attempt_id, cli_attempts.c.state == expected).values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def _attempt(conn: AsyncConnection, column: Any, code: str) -> RowMapping | None:
+    return (await conn.execute(select(cli_attempts).where(column == hash_token(code)))).mappings().first()
+
+
+async def complete(request: Request) -> JSONResponse:
+    body = await json_object(request)
+    login_code = required_code(body, "login_code")
+    mode = field(body, "mode", str) or "complete"
+    if mode not in MODES:
+        raise ApiError(ErrorCode.validation_failed, f"mode must be one of {', '.join(MODES)}")
+    async with runtime(request).db.transaction() as conn:
+        attempt = await _attempt(conn, cli_attempts.c.login_code_hash, login_code)
+        if attempt is None or attempt["state"] != PENDING or as_utc(attempt["expires_at"]) <= utcnow():
+            raise ApiError(ErrorCode.cli_code_invalid)
+        anonymous = await _anonymous_user(conn, attempt)
+        if mode == "check":
+            return JSONResponse({"cli_session_state": "anonymous" if anonymous else "none"})
+        if mode == "claim-anon-session":
+            return await _claim(request, conn, attempt, anonymous)
+        return await _complete(conn, attempt, body)
+
+
+async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping) -> RowMapping | None:
+    user = await get_user(conn, attempt["anonymous_user_id"]) if attempt["anonymous_user_id"] else None
+    return user if user is not None and user["is_anonymous"] else None
+
+
+async def _claim(
+    request: Request, conn: AsyncConnection, attempt: RowMapping, anonymous: RowMapping | None
+) -> JSONResponse:
+    """The browser adopts the CLI's anonymous user (a new session of its own), to upgrade it in place."""
+    if anonymous is None:
+        raise ApiError(ErrorCode.cli_no_anonymous_session)
+    claimed = await conn.execute(
+        update(cli_attempts)
+        .where(
+            cli_attempts.c.id == attempt["id"],
+            cli_attempts.c.anonymous_claimed_at.is_(None),
+            cli_attempts.c.state == PENDING,
+        )
+        .values(anonymous_claimed_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        raise ApiError(ErrorCode.cli_code_invalid, "The anonymous session was already claimed")
+    grant = await start_session(conn, anonymous, "anonymous", request)
+    return JSONResponse(await session_json(conn, runtime(request), grant))
+
+
+async def _complete(conn: AsyncConnection, attempt: RowMapping, body: dict[str, Any]) -> JSONResponse:
+    """The browser's user authorizes the CLI; with `anonymous_merge`, the CLI's anonymous user is merged
+    into it in the same transaction (behind a savepoint: a merge that cannot happen blocks nothing)."""
+    refresh_token = field(body, "refresh_token", str)
+    if not refresh_token:
+        raise ApiError(ErrorCode.validation_failed, "complete needs the browser's refresh_token")
+    try:
+        browser_user = await token_owner(conn, refresh_token)
+    except MergeRejected as rejection:
+        raise ApiError(rejection.code) from None
+    if not await _transition(
+        conn, attempt["id"], PENDING, state=COMPLETED, user_id=browser_user["id"], completed_at=utcnow()
+    ):
+        raise ApiError(ErrorCode.cli_code_invalid)
+    answer: dict[str, Any] = {"success": True}
+    if field(body, "anonymous_merge", bool) and attempt["anonymous_user_id"]:
+        answer["anonymous_merge"] = await merge_within(conn, attempt["anonymous_user_id"], browser_user["id"])
+    return JSONResponse(answer)
+
+
+async def login_page(request: Request) -> HTMLResponse:
+    return HTMLResponse(
+        LOGIN_PAGE.read_text(),
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'self' 'unsafe-inline'",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+routes = [
+    Route("/cli", create, methods=["POST"]),
+    Route("/cli/poll", poll, methods=["POST"]),
+    Route("/cli/complete", complete, methods=["POST"]),
+    Route("/cli/login", login_page, methods=["GET"]),
+]

@@ -1,0 +1,42 @@
+"""GET /settings, GET /health and the JWKS: what clients read before anything else."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from guestpass.reference.runtime import runtime
+
+
+async def settings(request: Request) -> JSONResponse:
+    config = runtime(request).config
+    return JSONResponse(
+        {
+            "external": {
+                "anonymous_users": config.anonymous_enabled,
+                "email": True,
+                "phone": False,
+            },
+            "disable_signup": not config.signup_enabled,
+            "mailer_autoconfirm": config.mailer_autoconfirm,
+            "phone_autoconfirm": False,
+            "sms_provider": "",
+            "saml_enabled": False,
+        }
+    )
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"name": "guestpass", "description": "guestpass reference server", "version": "1"})
+
+
+async def jwks(request: Request) -> JSONResponse:
+    return JSONResponse(runtime(request).key.jwks())
+
+
+routes = [
+    Route("/settings", settings, methods=["GET"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+]

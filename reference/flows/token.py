@@ -1,0 +1,59 @@
+"""POST /token: the password grant and the refresh_token grant."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from guestpass.reference import sessions
+from guestpass.reference.body import field, json_object
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.runtime import runtime
+from guestpass.reference.signin import complete_sign_in
+from guestpass.reference.users import find_by_email
+
+
+async def password_grant(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    body = await json_object(request)
+    email = (field(body, "email", str) or "").strip().lower()
+    password = field(body, "password", str) or ""
+    if not email or not password:
+        raise ApiError(ErrorCode.validation_failed, "A login needs an email and a password")
+    async with rt.db.transaction() as conn:
+        user = await find_by_email(conn, email)
+    if not await rt.passwords.verify(user["encrypted_password"] if user else None, password):
+        raise ApiError(ErrorCode.invalid_credentials)
+    return await complete_sign_in(request, body, user["id"], "password")  # type: ignore[index]
+
+
+async def refresh_token_grant(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    body = await json_object(request)
+    raw = field(body, "refresh_token", str)
+    if not raw:
+        raise ApiError(ErrorCode.refresh_token_not_found)
+    try:
+        async with rt.db.transaction() as conn:
+            grant = await sessions.refresh(conn, raw, rt.config.refresh_token_reuse_interval)
+            return JSONResponse(await sessions.session_json(conn, rt, grant))
+    except ApiError as error:
+        if error.code != ErrorCode.refresh_token_already_used:
+            raise
+    async with rt.db.transaction() as conn:
+        await sessions.revoke_session_of_token(conn, raw)
+    raise ApiError(ErrorCode.refresh_token_already_used)
+
+
+GRANTS = {"password": password_grant, "refresh_token": refresh_token_grant}
+
+
+async def token(request: Request) -> JSONResponse:
+    grant = GRANTS.get(request.query_params.get("grant_type", ""))
+    if grant is None:
+        raise ApiError(ErrorCode.unsupported_grant_type)
+    return await grant(request)
+
+
+routes = [Route("/token", token, methods=["POST"])]

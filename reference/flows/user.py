@@ -1,0 +1,72 @@
+"""GET /user and PUT /user: metadata, password, and email (which makes an anonymous user permanent)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from guestpass.reference.auth import authenticate
+from guestpass.reference.body import field, json_object, normalized_email
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.passwords import check_password
+from guestpass.reference.runtime import runtime
+from guestpass.reference.sessions import end_sessions
+from guestpass.reference.users import convert_to_email_user, delete_user, merged_metadata, update_user, user_json
+
+
+async def get_user(request: Request) -> JSONResponse:
+    async with runtime(request).db.transaction() as conn:
+        caller = await authenticate(request, conn)
+        return JSONResponse(await user_json(conn, caller.user))
+
+
+async def update_current_user(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    async with rt.db.transaction() as conn:
+        await authenticate(request, conn)
+    body = await json_object(request)
+    data = field(body, "data", dict)
+    raw_email = field(body, "email", str)
+    email = normalized_email(raw_email) if raw_email else None
+    password = field(body, "password", str)
+    if password is not None:
+        check_password(rt.config, password)
+    encrypted = await rt.passwords.hash(password) if password is not None else None
+    async with rt.db.transaction() as conn:
+        caller = await authenticate(request, conn)
+        user = caller.user
+        if email and caller.is_anonymous:
+            user = await convert_to_email_user(conn, user, email)
+        elif email and email != user["email"]:
+            raise ApiError(ErrorCode.validation_failed, "Changing the email of a permanent user is not supported")
+        if password is not None:
+            if not user["email"]:
+                raise ApiError(
+                    ErrorCode.validation_failed,
+                    "Updating password of an anonymous user without an email is not allowed",
+                    status=422,
+                )
+            if await rt.passwords.verify(user["encrypted_password"], password):
+                raise ApiError(ErrorCode.same_password)
+            user = await update_user(conn, user["id"], encrypted_password=encrypted)
+            await end_sessions(conn, user["id"], caller.session["id"], "others")
+        if data is not None:
+            user = await update_user(conn, user["id"], user_metadata=merged_metadata(user["user_metadata"], data))
+        return JSONResponse(await user_json(conn, user))
+
+
+async def delete_current_user(request: Request) -> Response:
+    """The caller deletes itself: the request names no user, so nobody can name another one. Its
+    sessions, credentials and owned rows go with it (foreign keys cascade)."""
+    async with runtime(request).db.transaction() as conn:
+        caller = await authenticate(request, conn)
+        await delete_user(conn, caller.user["id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/user", get_user, methods=["GET"]),
+    Route("/user", update_current_user, methods=["PUT"]),
+    Route("/user", delete_current_user, methods=["DELETE"]),
+]

@@ -1,0 +1,1 @@
+"""Pages the reference server serves to people (plain HTML, a little script)."""

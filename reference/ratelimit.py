@@ -1,0 +1,41 @@
+"""Fixed-window rate limits counted in the database, so every server process sees the same counts."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.schema import rate_limits
+
+
+def client_key(request: Request, header: str) -> str:
+    """The configured forwarding header's first address, else the TCP peer."""
+    forwarded = request.headers.get(header, "") if header else ""
+    first = forwarded.split(",")[0].strip()
+    if first:
+        return first[:255]
+    return request.client.host if request.client else "unknown"
+
+
+async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
+    """Counts one hit for (bucket, key); raises 429 over_request_rate_limit past `limit` in the window."""
+    window_start = int(time.time()) // window_seconds * window_seconds
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(rate_limits)
+        .values(bucket=bucket, client_key=key, window_start=window_start, hits=1)
+        .on_conflict_do_update(
+            index_elements=["bucket", "client_key", "window_start"],
+            set_={"hits": rate_limits.c.hits + 1},
+        )
+        .returning(rate_limits.c.hits)
+    )
+    hits = (await conn.execute(statement)).scalar_one()
+    await conn.execute(delete(rate_limits).where(rate_limits.c.window_start < window_start - window_seconds))
+    if hits > limit:
+        raise ApiError(ErrorCode.over_request_rate_limit)

@@ -1,0 +1,147 @@
+"""`guestpass serve`: migrate, bind, describe itself in a target file, and run under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import uvicorn
+from starlette.types import ASGIApp
+
+from guestpass.reference import tokens
+from guestpass.reference.app import AUTH_PREFIX, DATA_PREFIX, create_app
+from guestpass.reference.config import TEST_PROFILE, Config, config_from_env
+from guestpass.reference.storage.migrate import upgrade
+
+CAPABILITIES = (
+    "core",
+    "anonymous",
+    "rate-limits",
+    "admin",
+    "merge",
+    "owned-data",
+    "self-delete",
+    "cli-handoff",
+    "sessions",
+)
+
+AppWrapper = Callable[[ASGIApp], ASGIApp]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9999, help="0 picks a free port")
+    parser.add_argument("--database-url", help="sqlite:///file.db (default) or postgresql://user@host/db")
+    parser.add_argument(
+        "--profile",
+        choices=["default", "test"],
+        default="default",
+        help="`test`: cheap password hashing, short reuse interval, small rate limits",
+    )
+    parser.add_argument("--jwt-algorithm", choices=["HS256", "ES256"])
+    parser.add_argument("--no-anonymous", action="store_true", help="refuse anonymous sign-ins")
+    parser.add_argument(
+        "--write-target", type=Path, metavar="FILE", help="write a target file describing this server once it listens"
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    base = Config().replace(**TEST_PROFILE) if args.profile == "test" else Config()
+    config = config_from_env(base=base)
+    changes: dict[str, Any] = {}
+    if args.database_url:
+        changes["database_url"] = args.database_url
+    if args.jwt_algorithm:
+        changes["jwt_algorithm"] = args.jwt_algorithm
+    if args.no_anonymous:
+        changes["anonymous_enabled"] = False
+    return _with_keys(config.replace(**changes))
+
+
+def _with_keys(config: Config) -> Config:
+    """Generates signing material the operator did not provide (it lasts as long as this process)."""
+    if config.jwt_algorithm == "HS256" and not config.jwt_secret:
+        logging.getLogger("guestpass.reference").warning("no GUESTPASS_JWT_SECRET: using a random one")
+        return config.replace(jwt_secret=tokens.generate_secret())
+    if config.jwt_algorithm == "ES256" and not config.jwt_private_key_file:
+        handle, path = tempfile.mkstemp(prefix="guestpass-es256-", suffix=".pem")
+        with os.fdopen(handle, "w") as file:
+            file.write(tokens.generate_es256_pem())
+        return config.replace(jwt_private_key_file=path)
+    return config
+
+
+def bind(host: str, port: int) -> socket.socket:
+    # proto IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (else 40 ms per keep-alive reply)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def target_description(config: Config, base_url: str) -> dict[str, Any]:
+    key = tokens.load_signing_key(config)
+    keys = {
+        "anon": tokens.api_key(key, "anon", config.jwt_issuer),
+        "service_role": tokens.api_key(key, "service_role", config.jwt_issuer),
+    }
+    if config.jwt_algorithm == "HS256":
+        keys["jwt_secret"] = config.jwt_secret
+    else:
+        keys["jwt_private_key_file"] = config.jwt_private_key_file
+    capabilities = [c for c in CAPABILITIES if c != "anonymous" or config.anonymous_enabled]
+    return {
+        "name": "guestpass reference server",
+        "base_url": base_url,
+        "data_base_url": base_url.removesuffix(AUTH_PREFIX) + DATA_PREFIX,
+        "capabilities": capabilities,
+        "keys": keys,
+        "rate_limits": {
+            "header": config.rate_limit_header,
+            "anonymous_sign_ins": config.anonymous_sign_ins_per_window,
+            "window_seconds": config.rate_limit_window_seconds,
+        },
+        "tokens": {
+            "access_token_ttl": config.access_token_ttl,
+            "refresh_token_reuse_interval": config.refresh_token_reuse_interval,
+        },
+    }
+
+
+def write_target(path: Path, description: dict[str, Any]) -> None:
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(tomli_w.dumps(description))
+    partial.replace(path)
+
+
+def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    sock = bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}{AUTH_PREFIX}"
+    config = config_from_args(args)
+    config = config.replace(external_url=os.environ.get("GUESTPASS_EXTERNAL_URL", base_url))
+    asyncio.run(upgrade(config.database_url))
+    app: ASGIApp = create_app(config)
+    if wrap_app is not None:
+        app = wrap_app(app)
+    if args.write_target:
+        write_target(args.write_target, target_description(config, base_url))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    server.run(sockets=[sock])
+
+
+def main(argv: Sequence[str] | None = None, wrap_app: AppWrapper | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="guestpass serve", description="Run the guestpass reference server.")
+    add_arguments(parser)
+    serve(parser.parse_args(argv), wrap_app)

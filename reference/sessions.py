@@ -1,0 +1,163 @@
+"""Sessions, rotating refresh tokens with reuse detection, and the session response."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from guestpass.reference import tokens
+from guestpass.reference.clock import as_utc, utcnow
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.runtime import Runtime
+from guestpass.reference.storage.schema import refresh_tokens, sessions
+from guestpass.reference.users import update_user, user_json
+
+LogoutScope = Literal["global", "local", "others"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A session that has just been started or refreshed, with the plaintext refresh token."""
+
+    user: RowMapping
+    session: RowMapping
+    refresh_token: str
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def _issue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None) -> str:
+    raw = secrets.token_urlsafe(32)
+    await conn.execute(
+        insert(refresh_tokens).values(
+            id=uuid.uuid4(),
+            token_hash=hash_token(raw),
+            session_id=session_id,
+            parent_id=parent_id,
+            revoked=False,
+            created_at=utcnow(),
+            revoked_at=None,
+        )
+    )
+    return raw
+
+
+async def get_session(conn: AsyncConnection, session_id: uuid.UUID) -> RowMapping | None:
+    return (await conn.execute(select(sessions).where(sessions.c.id == session_id))).mappings().first()
+
+
+async def start_session(conn: AsyncConnection, user: RowMapping, method: str, request: Request) -> Grant:
+    """A new aal1 session for `user`, signed in by `method` (amr)."""
+    now = utcnow()
+    session_id = uuid.uuid4()
+    await conn.execute(
+        insert(sessions).values(
+            id=session_id,
+            user_id=user["id"],
+            aal="aal1",
+            amr=[{"method": method, "timestamp": int(now.timestamp())}],
+            user_agent=request.headers.get("user-agent", "")[:512],
+            ip=request.client.host if request.client else None,
+            created_at=now,
+            refreshed_at=None,
+        )
+    )
+    user = await update_user(conn, user["id"], last_sign_in_at=now, last_active_at=now)
+    raw = await _issue_refresh_token(conn, session_id, None)
+    return Grant(user, await get_session(conn, session_id), raw)  # type: ignore[arg-type]
+
+
+async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant:
+    """Rotates `raw`. A token already rotated is honoured within `reuse_interval` seconds (concurrent
+    refreshes); after that, reuse means theft: the caller must then `revoke_session_of_token`."""
+    token = (
+        (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == hash_token(raw))))
+        .mappings()
+        .first()
+    )
+    if token is None:
+        raise ApiError(ErrorCode.refresh_token_not_found)
+    now = utcnow()
+    rotated = (
+        await conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.id == token["id"], refresh_tokens.c.revoked.is_(False))
+            .values(revoked=True, revoked_at=now)
+        )
+    ).rowcount == 1
+    if not rotated:
+        revoked_at = (
+            await conn.execute(select(refresh_tokens.c.revoked_at).where(refresh_tokens.c.id == token["id"]))
+        ).scalar_one()
+        if revoked_at is None or as_utc(revoked_at) + timedelta(seconds=reuse_interval) < now:
+            raise ApiError(ErrorCode.refresh_token_already_used)
+    await conn.execute(update(sessions).where(sessions.c.id == token["session_id"]).values(refreshed_at=now))
+    session = await get_session(conn, token["session_id"])
+    user = await update_user(conn, session["user_id"], last_active_at=now)  # type: ignore[index]
+    new_raw = await _issue_refresh_token(conn, token["session_id"], token["id"])
+    return Grant(user, session, new_raw)  # type: ignore[arg-type]
+
+
+async def end_session(conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Ends one of `user_id`'s sessions; False if it has no such session."""
+    result = await conn.execute(delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id))
+    return result.rowcount == 1
+
+
+async def end_sessions(conn: AsyncConnection, user_id: uuid.UUID, current: uuid.UUID, scope: LogoutScope) -> None:
+    statement = delete(sessions)
+    if scope == "global":
+        statement = statement.where(sessions.c.user_id == user_id)
+    elif scope == "local":
+        statement = statement.where(sessions.c.id == current)
+    else:
+        statement = statement.where(sessions.c.user_id == user_id, sessions.c.id != current)
+    await conn.execute(statement)
+
+
+async def revoke_session_of_token(conn: AsyncConnection, raw: str) -> None:
+    session_id = select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == hash_token(raw))
+    await conn.execute(delete(sessions).where(sessions.c.id.in_(session_id.scalar_subquery())))
+
+
+def access_token_claims(runtime: Runtime, user: RowMapping, session: RowMapping) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": runtime.config.jwt_issuer,
+        "sub": str(user["id"]),
+        "aud": user["aud"],
+        "exp": now + runtime.config.access_token_ttl,
+        "iat": now,
+        "email": user["email"] or "",
+        "phone": user["phone"] or "",
+        "app_metadata": user["app_metadata"],
+        "user_metadata": user["user_metadata"],
+        "role": user["role"],
+        "aal": session["aal"],
+        "amr": session["amr"],
+        "session_id": str(session["id"]),
+        "is_anonymous": user["is_anonymous"],
+    }
+
+
+async def session_json(conn: AsyncConnection, runtime: Runtime, grant: Grant) -> dict[str, Any]:
+    claims = access_token_claims(runtime, grant.user, grant.session)
+    return {
+        "access_token": tokens.sign(runtime.key, claims),
+        "token_type": "bearer",
+        "expires_in": runtime.config.access_token_ttl,
+        "expires_at": claims["exp"],
+        "refresh_token": grant.refresh_token,
+        "user": await user_json(conn, grant.user),
+    }

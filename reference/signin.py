@@ -1,0 +1,31 @@
+"""The end of every sign-in path: the merge step when the request carries an anonymous refresh
+token, then a new session. Paths call `complete_sign_in`; none handles merging on its own."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from guestpass.reference.body import field
+from guestpass.reference.merge import merge_anonymous_user
+from guestpass.reference.runtime import runtime
+from guestpass.reference.sessions import session_json, start_session
+from guestpass.reference.users import get_user
+
+MERGE_FIELD = "anonymous_refresh_token"
+
+
+async def complete_sign_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, method: str) -> JSONResponse:
+    rt = runtime(request)
+    token = field(body, MERGE_FIELD, str)
+    merge = await merge_anonymous_user(rt.db, user_id, token) if token else None
+    async with rt.db.transaction() as conn:
+        user = await get_user(conn, user_id)
+        grant = await start_session(conn, user, method, request)  # type: ignore[arg-type]
+        payload = await session_json(conn, rt, grant)
+    if merge is not None:
+        payload["anonymous_merge"] = merge
+    return JSONResponse(payload)

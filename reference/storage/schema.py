@@ -1,0 +1,135 @@
+"""The tables. Alembic migrations in `migrations/` must produce exactly this schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("aud", String(255), nullable=False),
+    Column("role", String(255), nullable=False),
+    Column("email", String(255), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("encrypted_password", String(255), nullable=True),
+    Column("email_confirmed_at", Timestamp, nullable=True),
+    Column("last_sign_in_at", Timestamp, nullable=True),
+    Column("last_active_at", Timestamp, nullable=False),
+    Column("is_anonymous", Boolean, nullable=False),
+    Column("app_metadata", JsonDocument, nullable=False),
+    Column("user_metadata", JsonDocument, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("email"),
+    Index("ix_users_anonymous_activity", "is_anonymous", "last_active_at"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("provider", String(64), nullable=False),
+    Column("provider_id", String(255), nullable=False),
+    Column("identity_data", JsonDocument, nullable=False),
+    Column("last_sign_in_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("provider", "provider_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("aal", String(8), nullable=False),
+    Column("amr", JsonDocument, nullable=False),
+    Column("user_agent", String(512), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("refreshed_at", Timestamp, nullable=True),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("parent_id", Uuid, nullable=True),
+    Column("revoked", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+cli_attempts = Table(
+    "cli_attempts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("polling_code_hash", String(64), nullable=False, unique=True),
+    Column("login_code_hash", String(64), nullable=False, unique=True),
+    Column("anonymous_user_id", Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("state", String(16), nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False, index=True),
+    Column("last_polled_at", Timestamp, nullable=True),
+    Column("completed_at", Timestamp, nullable=True),
+    Column("anonymous_claimed_at", Timestamp, nullable=True),
+)
+
+# Every table whose rows belong to a user through a `user_id` column: a merge moves their rows, a
+# user's deletion takes them along, and a user who owns any is never reaped.
+OWNED_TABLES = (items,)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", String(64), nullable=False),
+    Column("client_key", String(255), nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+    PrimaryKeyConstraint("bucket", "client_key", "window_start"),
+    Index(None, "window_start"),
+)

@@ -1,0 +1,85 @@
+"""JWT signing keys (HS256 secret or ES256 key pair with a JWKS), access tokens and API keys."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from guestpass.reference.config import Config
+from guestpass.reference.errors import ApiError, ErrorCode
+
+API_KEY_TTL = 10 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    algorithm: str
+    private: Any
+    public: Any
+    kid: str | None = None
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        if self.algorithm == "HS256":
+            return {"keys": []}
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.public))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig", "key_ops": ["verify"]}]}
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def generate_es256_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def load_signing_key(config: Config) -> SigningKey:
+    if config.jwt_algorithm == "HS256":
+        if len(config.jwt_secret) < 32:
+            raise ValueError("HS256 needs a jwt_secret of at least 32 characters")
+        return SigningKey("HS256", config.jwt_secret, config.jwt_secret)
+    private = serialization.load_pem_private_key(Path(config.jwt_private_key_file).read_bytes(), password=None)
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise ValueError("ES256 needs a P-256 private key in PEM form")
+    public = private.public_key()
+    kid = jwt.utils.base64url_encode(
+        public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)[-16:]
+    ).decode()
+    return SigningKey("ES256", private, public, kid)
+
+
+def sign(key: SigningKey, claims: dict[str, Any]) -> str:
+    headers = {"kid": key.kid} if key.kid else None
+    return jwt.encode(claims, key.private, algorithm=key.algorithm, headers=headers)
+
+
+def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:
+    """Signature, algorithm, expiry and issuer, or 403 bad_jwt saying which."""
+    try:
+        return jwt.decode(
+            token,
+            key.public,
+            algorithms=[key.algorithm],
+            issuer=issuer,
+            options={"require": ["exp", "iat", "iss", "role"], "verify_aud": False},
+            leeway=0,
+        )
+    except jwt.PyJWTError as error:
+        raise ApiError(ErrorCode.bad_jwt, f"invalid JWT: unable to parse or verify signature, {error}") from None
+
+
+def api_key(key: SigningKey, role: str, issuer: str) -> str:
+    """A long-lived key for the `anon` or `service_role` role, as a Supabase project hands out."""
+    now = int(time.time())
+    return sign(key, {"iss": issuer, "role": role, "iat": now, "exp": now + API_KEY_TTL})

@@ -1,0 +1,166 @@
+"""Users and their identities: storage queries and the user object of the wire format."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from guestpass.reference.clock import iso, utcnow
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.schema import identities, users
+
+AUDIENCE = "authenticated"
+
+
+async def get_user(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping | None:
+    return (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
+
+
+async def find_by_email(conn: AsyncConnection, email: str) -> RowMapping | None:
+    return (await conn.execute(select(users).where(users.c.email == email))).mappings().first()
+
+
+async def create_user(
+    conn: AsyncConnection,
+    *,
+    email: str | None = None,
+    encrypted_password: str | None = None,
+    user_metadata: dict[str, Any] | None = None,
+    app_metadata: dict[str, Any] | None = None,
+    confirmed: bool = False,
+    anonymous: bool = False,
+) -> RowMapping:
+    """Inserts the user (and its email identity); 422 user_already_exists if the email is taken."""
+    now = utcnow()
+    user_id = uuid.uuid4()
+    providers = ["anonymous"] if anonymous else ["email"]
+    values = {
+        "id": user_id,
+        "aud": AUDIENCE,
+        "role": AUDIENCE,
+        "email": email,
+        "phone": None,
+        "encrypted_password": encrypted_password,
+        "email_confirmed_at": now if confirmed else None,
+        "last_sign_in_at": None,
+        "last_active_at": now,
+        "is_anonymous": anonymous,
+        "app_metadata": {**_provider_metadata(providers), **(app_metadata or {})},
+        "user_metadata": user_metadata or {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(users).values(values))
+            if email is not None:
+                await add_email_identity(conn, user_id, email)
+    except IntegrityError:
+        raise ApiError(ErrorCode.user_already_exists) from None
+    return await get_user(conn, user_id)  # type: ignore[return-value]
+
+
+def _provider_metadata(providers: list[str]) -> dict[str, Any]:
+    return {"provider": providers[0], "providers": providers}
+
+
+async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: str) -> None:
+    now = utcnow()
+    await conn.execute(
+        insert(identities).values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            provider="email",
+            provider_id=str(user_id),
+            identity_data={"sub": str(user_id), "email": email, "email_verified": True, "phone_verified": False},
+            last_sign_in_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **values: Any) -> RowMapping:
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow()))
+    return await get_user(conn, user_id)  # type: ignore[return-value]
+
+
+async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
+    """Deletes the user; sessions, refresh tokens, identities and owned rows cascade with it."""
+    return (await conn.execute(delete(users).where(users.c.id == user_id))).rowcount == 1
+
+
+async def convert_to_email_user(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
+    """Gives an anonymous user an email in place: same id, an email identity, no longer anonymous."""
+    if await find_by_email(conn, email) is not None:
+        raise ApiError(ErrorCode.email_exists)
+    try:
+        async with conn.begin_nested():
+            converted = await update_user(
+                conn,
+                user["id"],
+                email=email,
+                email_confirmed_at=utcnow(),
+                is_anonymous=False,
+                app_metadata={**user["app_metadata"], **_provider_metadata(["email"])},
+            )
+            await add_email_identity(conn, user["id"], email)
+    except IntegrityError:
+        raise ApiError(ErrorCode.email_exists) from None
+    return converted
+
+
+def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """GoTrue's `data` semantics: keys are set, a null value removes the key."""
+    merged = {**current, **changes}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
+    rows = (
+        (
+            await conn.execute(
+                select(identities).where(identities.c.user_id == user["id"]).order_by(identities.c.created_at)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    body: dict[str, Any] = {
+        "id": str(user["id"]),
+        "aud": user["aud"],
+        "role": user["role"],
+        "email": user["email"] or "",
+        "phone": user["phone"] or "",
+        "app_metadata": user["app_metadata"],
+        "user_metadata": user["user_metadata"],
+        "identities": [identity_json(row) for row in rows],
+        "created_at": iso(user["created_at"]),
+        "updated_at": iso(user["updated_at"]),
+        "is_anonymous": user["is_anonymous"],
+    }
+    optional = {
+        "email_confirmed_at": iso(user["email_confirmed_at"]),
+        "confirmed_at": iso(user["email_confirmed_at"]),
+        "last_sign_in_at": iso(user["last_sign_in_at"]),
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body
+
+
+def identity_json(row: RowMapping) -> dict[str, Any]:
+    return {
+        "identity_id": str(row["id"]),
+        "id": row["provider_id"],
+        "user_id": str(row["user_id"]),
+        "identity_data": row["identity_data"],
+        "provider": row["provider"],
+        "email": row["identity_data"].get("email", ""),
+        "last_sign_in_at": iso(row["last_sign_in_at"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }

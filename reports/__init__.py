@@ -1,0 +1,15 @@
+"""Machine-readable results: the published JSON Schema of the results file."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+RESULTS_SCHEMA_PATH = Path(__file__).parent / "results.schema.json"
+
+
+@cache
+def results_schema() -> dict[str, Any]:
+    return json.loads(RESULTS_SCHEMA_PATH.read_text())

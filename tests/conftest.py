@@ -1,0 +1,57 @@
+"""Shared fixtures of guestpass's own tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("GUESTPASS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a PostgreSQL database carry the `postgres` marker (selected by `-m postgres`)."""
+    for item in items:
+        if "postgres_database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+def postgres_available() -> bool:
+    import asyncpg
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    return True
+
+
+async def _execute(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    if not postgres_available():
+        if os.environ.get("GUESTPASS_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but unreachable at {POSTGRES_ADMIN_URL}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}")
+    name = f"guestpass_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_execute(f'CREATE DATABASE "{name}"'))
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    yield f"{base}/{name}"
+    asyncio.run(_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

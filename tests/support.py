@@ -1,0 +1,64 @@
+"""Helpers for the project's tests: running `guestpass check` and `guestpass serve` as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from guestpass.conformance.embedded import ServerProcess
+
+CHECK_TIMEOUT = 600
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_check(
+    results: Path, *args: str, python: str = sys.executable, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Runs `guestpass check` in its own process and returns it with the parsed results file."""
+    completed = subprocess.run(
+        [python, "-m", "guestpass.conformance.cli", "check", "--results", str(results), *args],
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+        cwd=cwd,
+    )
+    document = json.loads(results.read_text()) if results.exists() else {}
+    return completed, document
+
+
+def outcomes(document: dict[str, Any]) -> dict[str, str]:
+    return {scenario["id"]: scenario["outcome"] for scenario in document.get("scenarios", [])}
+
+
+@contextmanager
+def served(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """`guestpass serve --port 0 --write-target` as a separate process; yields the target it wrote."""
+    target_file, log_file = workdir / "served.target.toml", workdir / "served.log"
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "guestpass.conformance.cli",
+                "serve",
+                "--port",
+                "0",
+                "--write-target",
+                str(target_file),
+                *args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    server = ServerProcess(process, target_file, log_file)
+    try:
+        yield server.wait_until_listening()
+    finally:
+        server.stop()

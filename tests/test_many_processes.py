@@ -1,0 +1,120 @@
+"""Two reference server processes on one PostgreSQL database, sharing no memory: every exactly-once
+transition (poll success, complete, claim, merge) still happens once when racing requests are spread
+over both processes."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support import served
+
+from guestpass.conformance.parallel import run_together
+
+RACERS = 20
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path, postgres_database_url: str) -> Iterator[list[str]]:
+    with ExitStack() as stack:
+        urls = []
+        for name in ("first", "second"):  # one after the other: the first applies the migrations
+            workdir = tmp_path / name
+            workdir.mkdir()
+            urls.append(
+                stack.enter_context(served(workdir, "--profile", "test", "--database-url", postgres_database_url))[
+                    "base_url"
+                ]
+            )
+        yield urls
+
+
+def client() -> httpx.Client:
+    return httpx.Client(timeout=30, headers={"Sb-Forwarded-For": f"2001:db8::{uuid.uuid4().hex[:4]}"})
+
+
+def anonymous_session(url: str) -> dict[str, Any]:
+    return client().post(f"{url}/signup", json={}).json()
+
+
+def signed_up(url: str) -> dict[str, Any]:
+    email = f"dana-{uuid.uuid4().hex[:8]}@guestpass.test"
+    return client().post(f"{url}/signup", json={"email": email, "password": "dana-password-1"}).json()
+
+
+def spread(urls: list[str], call: Any) -> list[httpx.Response]:
+    """RACERS calls at the same moment, alternating between the servers, each on its own connection."""
+    return run_together(
+        [lambda url=url: call(client(), url) for url in itertools.islice(itertools.cycle(urls), RACERS)]
+    )
+
+
+def test_poll_success_is_delivered_once_across_processes(two_servers: list[str]) -> None:
+    first, second = two_servers
+    browser = signed_up(first)
+    attempt = client().post(f"{first}/cli", json={}).json()
+    completed = client().post(
+        f"{second}/cli/complete", json={"login_code": attempt["login_code"], "refresh_token": browser["refresh_token"]}
+    )
+    assert completed.status_code == 200, completed.text
+    polls = spread(
+        two_servers, lambda http, url: http.post(f"{url}/cli/poll", json={"polling_code": attempt["polling_code"]})
+    )
+    statuses = [poll.json()["status"] for poll in polls]
+    assert statuses.count("success") == 1, statuses
+
+
+def test_complete_and_claim_happen_once_across_processes(two_servers: list[str]) -> None:
+    first, _ = two_servers
+    browser, cli_user = signed_up(first), anonymous_session(first)
+    attempt = client().post(f"{first}/cli", json={"anon_refresh_token": cli_user["refresh_token"]}).json()
+    claims = spread(
+        two_servers,
+        lambda http, url: http.post(
+            f"{url}/cli/complete", json={"login_code": attempt["login_code"], "mode": "claim-anon-session"}
+        ),
+    )
+    assert [c.status_code for c in claims].count(200) == 1, [c.status_code for c in claims]
+    completes = spread(
+        two_servers,
+        lambda http, url: http.post(
+            f"{url}/cli/complete", json={"login_code": attempt["login_code"], "refresh_token": browser["refresh_token"]}
+        ),
+    )
+    assert [c.status_code for c in completes].count(200) == 1, [c.status_code for c in completes]
+
+
+def test_a_merge_happens_once_across_processes(two_servers: list[str]) -> None:
+    first, _ = two_servers
+    accounts = [signed_up(first) for _ in range(4)]
+    anonymous = anonymous_session(first)
+    for number in range(3):
+        client().post(
+            f"{first.removesuffix('/auth/v1')}/data/v1/items",
+            json={"body": f"row {number}"},
+            headers={"Authorization": f"Bearer {anonymous['access_token']}"},
+        )
+    answers = run_together(
+        [
+            lambda account=account, url=url: client().post(
+                f"{url}/token?grant_type=password",
+                json={
+                    "email": account["user"]["email"],
+                    "password": "dana-password-1",
+                    "anonymous_refresh_token": anonymous["refresh_token"],
+                },
+            )
+            for account, url in zip(accounts, itertools.cycle(two_servers), strict=False)
+        ]
+    )
+    outcomes = [answer.json()["anonymous_merge"]["status"] for answer in answers]
+    assert outcomes.count("merged") == 1, outcomes
+    assert [a.json()["anonymous_merge"].get("moved") for a in answers if "moved" in a.json()["anonymous_merge"]] == [
+        {"items": 3}
+    ]

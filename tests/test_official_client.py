@@ -1,0 +1,89 @@
+"""The official Python client, unmodified, against the reference server over TCP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from supabase_auth import SyncGoTrueClient
+from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
+from support import served
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("client")
+    with served(workdir, "--profile", "test", "--database-url", f"sqlite:///{workdir / 'client.db'}") as described:
+        yield described
+
+
+def client(target: dict[str, Any]) -> SyncGoTrueClient:
+    return SyncGoTrueClient(
+        url=target["base_url"],
+        headers={"apikey": target["keys"]["anon"]},
+        auto_refresh_token=False,
+        persist_session=True,
+        http_client=httpx.Client(headers={"Sb-Forwarded-For": f"10.9.{uuid.uuid4().int % 250}.1"}),
+    )
+
+
+def email() -> str:
+    return f"client-{uuid.uuid4().hex[:10]}@guestpass.test"
+
+
+def test_anonymous_sign_in_then_conversion_keeps_the_user(target: dict[str, Any]) -> None:
+    auth = client(target)
+    signed_in = auth.sign_in_anonymously({"options": {"data": {"dog": "Bentley"}}})
+    assert signed_in.user is not None and signed_in.session is not None
+    assert signed_in.user.is_anonymous is True
+    assert signed_in.user.user_metadata == {"dog": "Bentley"}
+    anonymous_id = signed_in.user.id
+
+    address = email()
+    updated = auth.update_user({"email": address})
+    assert updated.user.id == anonymous_id and updated.user.email == address
+    updated = auth.update_user({"password": "a-new-password-1"})
+    assert updated.user.is_anonymous is False
+
+    refreshed = auth.refresh_session()
+    assert refreshed.user is not None and refreshed.user.id == anonymous_id
+    assert refreshed.session is not None and refreshed.session.refresh_token != signed_in.session.refresh_token
+
+    fresh = client(target)
+    again = fresh.sign_in_with_password({"email": address, "password": "a-new-password-1"})
+    assert again.user is not None and again.user.id == anonymous_id
+
+
+def test_sign_up_sign_in_get_user_and_sign_out(target: dict[str, Any]) -> None:
+    auth = client(target)
+    address = email()
+    signed_up = auth.sign_up({"email": address, "password": "correct-horse-1"})
+    assert signed_up.user is not None and signed_up.user.email == address
+    assert signed_up.session is not None
+
+    signed_in = auth.sign_in_with_password({"email": address, "password": "correct-horse-1"})
+    assert signed_in.session is not None
+    access_token = signed_in.session.access_token
+    user = auth.get_user()
+    assert user is not None and user.user.id == signed_up.user.id
+    assert [identity.provider for identity in user.user.identities or []] == ["email"]
+
+    auth.sign_out({"scope": "local"})
+    assert auth.get_session() is None
+    with pytest.raises(AuthApiError) as refused:
+        auth.get_user(access_token)
+    assert refused.value.status == 403 and refused.value.code == "session_not_found"
+
+
+def test_errors_carry_their_codes(target: dict[str, Any]) -> None:
+    auth = client(target)
+    with pytest.raises(AuthApiError) as refused:
+        auth.sign_in_with_password({"email": email(), "password": "whatever-password"})
+    assert refused.value.status == 400 and refused.value.code == "invalid_credentials"
+
+    with pytest.raises(AuthWeakPasswordError) as weak:
+        auth.sign_up({"email": email(), "password": "abc"})
+    assert weak.value.status == 422 and weak.value.reasons == ["length"]
