@@ -15,6 +15,7 @@ CAPABILITIES: dict[str, str] = {
     "recovery-password-in-verify": "an optional password in the recovery verify call",
     "email-change": "secure, double-confirmed email change",
     "otp": "magic link and email code sign-in",
+    "email-confirmation": "signup and anonymous conversion confirmed by mail (autoconfirm off)",
     "self-delete": "DELETE /user for the caller only",
     "cli-handoff": "CLI login through a browser, with anonymous carry-over",
     "sessions": "list and end the caller's sessions",

@@ -24,6 +24,21 @@ class RateLimits:
 
 
 @dataclass(frozen=True)
+class Mail:
+    """How the suite reads the server's mail: a capture SMTP port the server sends to, or the admin
+    generate_link endpoint. Neither: the scenarios that need mail are not applicable."""
+
+    smtp_capture_port: int | None = None
+    generate_link: bool = False
+    token_ttl: float | None = None
+    send_interval: float | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.smtp_capture_port is not None or self.generate_link
+
+
+@dataclass(frozen=True)
 class Target:
     base_url: str
     name: str = "unnamed target"
@@ -36,6 +51,8 @@ class Target:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     refresh_token_reuse_interval: float = 10.0
     variants: dict[str, str] = field(default_factory=dict)
+    mail: Mail = field(default_factory=Mail)
+    mfa_challenge_ttl: float | None = None
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -52,6 +69,7 @@ class Target:
         keys = data.get("keys", {})
         limits = data.get("rate_limits", {})
         token_settings = data.get("tokens", {})
+        mail = data.get("mail", {})
         return cls(
             base_url=url.rstrip("/"),
             name=data.get("name", url),
@@ -66,6 +84,13 @@ class Target:
             ),
             refresh_token_reuse_interval=float(token_settings.get("refresh_token_reuse_interval", 10)),
             variants=dict(data.get("variants", {})),
+            mail=Mail(
+                smtp_capture_port=mail.get("smtp_capture_port"),
+                generate_link=bool(mail.get("generate_link", False)),
+                token_ttl=mail.get("token_ttl"),
+                send_interval=mail.get("send_interval"),
+            ),
+            mfa_challenge_ttl=data.get("mfa", {}).get("challenge_ttl"),
         )
 
     @classmethod

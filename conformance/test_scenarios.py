@@ -8,7 +8,9 @@ from guestpass.conformance.steps.cli import *  # noqa: F403
 from guestpass.conformance.steps.common import *  # noqa: F403
 from guestpass.conformance.steps.core import *  # noqa: F403
 from guestpass.conformance.steps.data import *  # noqa: F403
+from guestpass.conformance.steps.mail import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403
+from guestpass.conformance.steps.mfa import *  # noqa: F403
 from guestpass.conformance.world import applicable, guestpass_target, world  # noqa: F401
 from guestpass.scenarios import FEATURES_DIR
 

@@ -43,6 +43,14 @@ class Config:
     cli_attempt_ttl: int = 7200
     cli_attempt_max_ttl: int = 86400
     cli_poll_interval: int = 5
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "guestpass <noreply@guestpass.invalid>"
+    mail_token_ttl: int = 3600
+    mail_send_interval: int = 60
+    secure_email_change: bool = True
+    mfa_challenge_ttl: int = 300
+    mfa_verify_attempts_per_window: int = 5
 
     @property
     def jwt_issuer(self) -> str:
@@ -58,6 +66,9 @@ TEST_PROFILE: dict[str, Any] = {
     "refresh_token_reuse_interval": 1,
     "anonymous_sign_ins_per_window": 10,
     "cli_poll_interval": 1,
+    "mail_token_ttl": 5,
+    "mail_send_interval": 2,
+    "mfa_challenge_ttl": 3,
 }
 
 
@@ -90,6 +101,14 @@ _SCALAR_TYPES: dict[str, type] = {
     "cli_attempt_ttl": int,
     "cli_attempt_max_ttl": int,
     "cli_poll_interval": int,
+    "smtp_host": str,
+    "smtp_port": int,
+    "smtp_sender": str,
+    "mail_token_ttl": int,
+    "mail_send_interval": int,
+    "secure_email_change": bool,
+    "mfa_challenge_ttl": int,
+    "mfa_verify_attempts_per_window": int,
 }
 
 
@@ -117,6 +136,4 @@ def validate(config: Config) -> Config:
         raise ValueError(f"jwt_algorithm must be HS256 or ES256, not {config.jwt_algorithm!r}")
     if config.access_token_ttl < 30:
         raise ValueError("access_token_ttl must be at least 30 seconds")
-    if not config.mailer_autoconfirm:
-        raise ValueError("mailer_autoconfirm=false needs the mail flows, which this server does not have yet")
     return config

@@ -17,18 +17,28 @@ class ErrorCode(StrEnum):
     anonymous_provider_disabled = "anonymous_provider_disabled"
     anonymous_token_invalid = "anonymous_token_invalid"
     bad_json = "bad_json"
+    bad_jwt = "bad_jwt"
     cli_code_invalid = "cli_code_invalid"
     cli_no_anonymous_session = "cli_no_anonymous_session"
-    bad_jwt = "bad_jwt"
+    email_address_invalid = "email_address_invalid"
     email_exists = "email_exists"
+    email_not_confirmed = "email_not_confirmed"
+    email_send_failed = "email_send_failed"
+    insufficient_aal = "insufficient_aal"
     invalid_credentials = "invalid_credentials"
-    mfa_totp_enroll_not_enabled = "mfa_totp_enroll_not_enabled"
     merge_source_is_target = "merge_source_is_target"
     merge_source_not_anonymous = "merge_source_not_anonymous"
     method_not_allowed = "method_not_allowed"
+    mfa_challenge_expired = "mfa_challenge_expired"
+    mfa_factor_name_conflict = "mfa_factor_name_conflict"
+    mfa_factor_not_found = "mfa_factor_not_found"
+    mfa_verification_failed = "mfa_verification_failed"
     no_authorization = "no_authorization"
     not_admin = "not_admin"
     not_found = "not_found"
+    otp_disabled = "otp_disabled"
+    otp_expired = "otp_expired"
+    over_email_send_rate_limit = "over_email_send_rate_limit"
     over_request_rate_limit = "over_request_rate_limit"
     phone_provider_disabled = "phone_provider_disabled"
     refresh_token_already_used = "refresh_token_already_used"
@@ -49,18 +59,31 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.anonymous_provider_disabled: (422, "Anonymous sign-ins are disabled"),
     ErrorCode.anonymous_token_invalid: (400, "anon_refresh_token is not a live refresh token of an anonymous user"),
     ErrorCode.bad_json: (400, "Could not parse request body as JSON"),
+    ErrorCode.bad_jwt: (403, "invalid JWT: unable to parse or verify signature"),
     ErrorCode.cli_code_invalid: (400, "Invalid code, or the code has expired or was used"),
     ErrorCode.cli_no_anonymous_session: (400, "No anonymous session is associated with this code"),
-    ErrorCode.bad_jwt: (403, "invalid JWT: unable to parse or verify signature"),
+    ErrorCode.email_address_invalid: (400, "Email address is invalid"),
     ErrorCode.email_exists: (422, "A user with this email address has already been registered"),
+    ErrorCode.email_not_confirmed: (400, "Email not confirmed"),
+    ErrorCode.email_send_failed: (500, "Error sending the email"),
+    ErrorCode.insufficient_aal: (403, "AAL2 required"),
     ErrorCode.invalid_credentials: (400, "Invalid login credentials"),
     ErrorCode.merge_source_is_target: (422, "The anonymous refresh token belongs to the signed-in user"),
     ErrorCode.merge_source_not_anonymous: (422, "The anonymous refresh token belongs to a permanent user"),
-    ErrorCode.mfa_totp_enroll_not_enabled: (422, "MFA enroll is disabled for TOTP"),
     ErrorCode.method_not_allowed: (405, "Method not allowed"),
+    ErrorCode.mfa_challenge_expired: (422, "MFA challenge has expired, verify against another challenge"),
+    ErrorCode.mfa_factor_name_conflict: (422, "A factor with this friendly name already exists"),
+    ErrorCode.mfa_factor_not_found: (404, "Factor not found"),
+    ErrorCode.mfa_verification_failed: (422, "Invalid TOTP code entered"),
     ErrorCode.no_authorization: (401, "This endpoint requires a valid Bearer token"),
     ErrorCode.not_admin: (403, "User not allowed"),
     ErrorCode.not_found: (404, "Not found"),
+    ErrorCode.otp_disabled: (422, "Signups not allowed for otp"),
+    ErrorCode.otp_expired: (403, "Email link is invalid or has expired"),
+    ErrorCode.over_email_send_rate_limit: (
+        429,
+        "For security purposes, you can only request this once every 60 seconds",
+    ),
     ErrorCode.over_request_rate_limit: (429, "Request rate limit reached"),
     ErrorCode.phone_provider_disabled: (400, "Phone signups are disabled"),
     ErrorCode.refresh_token_already_used: (400, "Invalid Refresh Token: Already Used"),

@@ -31,6 +31,12 @@ CAPABILITIES = (
     "self-delete",
     "cli-handoff",
     "sessions",
+    "mfa-totp",
+    "recovery",
+    "recovery-password-in-verify",
+    "otp",
+    "email-change",
+    "email-confirmation",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
@@ -49,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jwt-algorithm", choices=["HS256", "ES256"])
     parser.add_argument("--no-anonymous", action="store_true", help="refuse anonymous sign-ins")
     parser.add_argument(
+        "--smtp-port", type=int, help="send mail to this port (on GUESTPASS_SMTP_HOST, default loopback)"
+    )
+    parser.add_argument(
+        "--confirm-email", action="store_true", help="new addresses must be confirmed by mail (mailer_autoconfirm off)"
+    )
+    parser.add_argument(
         "--write-target", type=Path, metavar="FILE", help="write a target file describing this server once it listens"
     )
 
@@ -63,6 +75,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["jwt_algorithm"] = args.jwt_algorithm
     if args.no_anonymous:
         changes["anonymous_enabled"] = False
+    if args.smtp_port:
+        changes["smtp_port"] = args.smtp_port
+    if args.confirm_email:
+        changes["mailer_autoconfirm"] = False
     return _with_keys(config.replace(**changes))
 
 
@@ -115,6 +131,13 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "access_token_ttl": config.access_token_ttl,
             "refresh_token_reuse_interval": config.refresh_token_reuse_interval,
         },
+        "mail": {
+            "smtp_capture_port": config.smtp_port,
+            "token_ttl": config.mail_token_ttl,
+            "send_interval": config.mail_send_interval,
+            "autoconfirm": config.mailer_autoconfirm,
+        },
+        "mfa": {"challenge_ttl": config.mfa_challenge_ttl},
     }
 
 

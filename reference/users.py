@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.clock import iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.storage.schema import identities, users
+from guestpass.reference.storage.schema import identities, mfa_factors, users
 
 AUDIENCE = "authenticated"
 
@@ -149,7 +149,31 @@ async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
         "last_sign_in_at": iso(user["last_sign_in_at"]),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
+    if user["email_change"]:
+        body["new_email"] = user["email_change"]
+    factors = (
+        (
+            await conn.execute(
+                select(mfa_factors).where(mfa_factors.c.user_id == user["id"]).order_by(mfa_factors.c.created_at)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if factors:
+        body["factors"] = [factor_json(row) for row in factors]
     return body
+
+
+def factor_json(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "friendly_name": row["friendly_name"] or "",
+        "factor_type": row["factor_type"],
+        "status": row["status"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
 
 
 def identity_json(row: RowMapping) -> dict[str, Any]:

@@ -43,6 +43,7 @@ users = Table(
     Column("phone", String(32), nullable=True),
     Column("encrypted_password", String(255), nullable=True),
     Column("email_confirmed_at", Timestamp, nullable=True),
+    Column("email_change", String(255), nullable=True),
     Column("last_sign_in_at", Timestamp, nullable=True),
     Column("last_active_at", Timestamp, nullable=False),
     Column("is_anonymous", Boolean, nullable=False),
@@ -117,6 +118,47 @@ cli_attempts = Table(
     Column("last_polled_at", Timestamp, nullable=True),
     Column("completed_at", Timestamp, nullable=True),
     Column("anonymous_claimed_at", Timestamp, nullable=True),
+)
+
+mfa_factors = Table(
+    "mfa_factors",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("friendly_name", String(255), nullable=True),
+    Column("factor_type", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secret", String(64), nullable=False),
+    Column("last_used_step", BigInteger, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("user_id", "friendly_name"),
+)
+
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("factor_id", Uuid, ForeignKey("mfa_factors.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("verified_at", Timestamp, nullable=True),
+    Column("ip", String(64), nullable=True),
+)
+
+# Codes sent by mail (signup confirmation, recovery, magic link, email change). One live token per
+# user and type; only a hash of the link's token_hash is stored.
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_type", String(32), nullable=False),
+    Column("relates_to", String(255), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    UniqueConstraint("user_id", "token_type"),
 )
 
 # Every table whose rows belong to a user through a `user_id` column: a merge moves their rows, a

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guestpass.reference import auth, body, data, merge, passwords, ratelimit, sessions, signin, tokens, users
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.flows import admin, anonymous, cli, factors, logout, signup, token, user, user_sessions
+from guestpass.reference.flows import admin, anonymous, cli, logout, mfa, signup, token, user, user_sessions
 from guestpass.reference.storage.schema import items, refresh_tokens
 from guestpass.reference.storage.schema import sessions as sessions_table
 from guestpass.reference.storage.schema import users as users_table
@@ -472,7 +472,7 @@ def admin_ignores_confirm(mp: pytest.MonkeyPatch) -> None:
 
 @defect("anonymous", source="seed 000: permanent-only endpoints forget to check is_anonymous")
 def anonymous_guard_missing(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(factors, "refuse_anonymous", lambda caller: None)
+    mp.setattr(mfa, "refuse_anonymous", lambda caller: None)
 
 
 # --- merge -------------------------------------------------------------------------------------------
@@ -925,3 +925,8 @@ def sessions_no_current(mp: pytest.MonkeyPatch) -> AppWrapper:
         return None
 
     return rewrite_responses(rewrite)
+
+
+# The defects of the mail flows and of MFA live in their own modules; importing them registers them.
+import mail_defects  # noqa: E402, F401
+import mfa_defects  # noqa: E402, F401

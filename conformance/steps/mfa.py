@@ -1,0 +1,3 @@
+"""Steps of the mfa-totp capability."""
+
+from __future__ import annotations
