@@ -15,6 +15,7 @@ from pathlib import Path
 import tomli_w
 
 from guestpass.conformance.target import Target, TargetError
+from guestpass.fixtures.mail import free_port
 
 REFERENCE_COMMAND = (sys.executable, "-m", "guestpass.reference")
 STARTUP_TIMEOUT = 60.0
@@ -44,7 +45,11 @@ class ServerProcess:
 
 
 def start_server(
-    command: Sequence[str], workdir: Path, name: str, database_url: str | None, extra_args: Sequence[str] = ()
+    command: Sequence[str],
+    workdir: Path,
+    name: str,
+    database_url: str | None,
+    extra_args: Sequence[str] = (),
 ) -> ServerProcess:
     """One server on an ephemeral port, with a fresh SQLite file unless `database_url` is given."""
     target_file, log_file = workdir / f"{name}.target.toml", workdir / f"{name}.log"
@@ -68,21 +73,28 @@ def start_server(
     return ServerProcess(process, target_file, log_file)
 
 
+# variant name -> the flags of a reference server configured that way
+VARIANTS = {"anonymous_disabled": ["--no-anonymous"], "email_confirmation": ["--confirm-email"]}
+
+
 @contextmanager
 def reference_servers(
     workdir: Path, *, database_url: str | None = None, command: Sequence[str] = REFERENCE_COMMAND, variants: bool = True
 ) -> Iterator[Target]:
-    """The main server plus (with `variants`) one with anonymous sign-ins disabled, described together
-    in `workdir/target.toml` so that another process can check them too."""
+    """The main server plus (with `variants`) one per entry of VARIANTS, described together in
+    `workdir/target.toml` so that another process can check them too. All of them mail to one
+    loopback port, where the suite runs its capture SMTP server."""
     workdir.mkdir(parents=True, exist_ok=True)
-    servers = [start_server(command, workdir, "main", database_url)]
-    if variants:
-        servers.append(start_server(command, workdir, "anonymous-disabled", None, ["--no-anonymous"]))
+    mail = ["--smtp-port", str(free_port())]
+    servers = {"main": start_server(command, workdir, "main", database_url, mail)}
+    for name, flags in VARIANTS.items() if variants else ():
+        servers[name] = start_server(command, workdir, name, None, [*flags, *mail])
     try:
-        main, *others = (server.wait_until_listening() for server in servers)
-        combined = {**main, "variants": {"anonymous_disabled": others[0]["base_url"]} if others else {}}
+        described = {name: server.wait_until_listening() for name, server in servers.items()}
+        main = described.pop("main")
+        combined = {**main, "variants": {name: other["base_url"] for name, other in described.items()}}
         (workdir / "target.toml").write_text(tomli_w.dumps(combined))
         yield Target.from_dict(combined)
     finally:
-        for server in servers:
+        for server in servers.values():
             server.stop()

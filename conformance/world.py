@@ -17,8 +17,10 @@ from guestpass.conformance.embedded import reference_servers
 from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Transcript
+from guestpass.fixtures.mail import MailCapture
 
 DEFAULT_DEVICE = "default"
+MAIL_CAPABILITIES = frozenset({"recovery", "recovery-password-in-verify", "otp", "email-change", "email-confirmation"})
 
 
 def unique_email(name: str) -> str:
@@ -41,6 +43,7 @@ class Actor:
     user_id: str | None = None
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     spent_refresh_tokens: list[str] = field(default_factory=list)
+    new_email: str | None = None
 
     def session(self, device: str = DEFAULT_DEVICE) -> dict[str, Any]:
         if device not in self.sessions:
@@ -68,6 +71,8 @@ class World:
     response: httpx.Response | None = None
     parallel_responses: list[httpx.Response] = field(default_factory=list)
     remembered: dict[str, Any] = field(default_factory=dict)
+    mail: MailCapture | None = None
+    mail_read: dict[str, int] = field(default_factory=dict)
 
     def actor(self, name: str) -> Actor:
         if name not in self.actors:
@@ -103,8 +108,32 @@ def guestpass_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
             yield target
 
 
+@dataclass(frozen=True)
+class MailAccess:
+    capture: MailCapture | None
+    problem: str | None = None
+
+
+@pytest.fixture(scope="session")
+def guestpass_mail(guestpass_target: Target) -> Iterator[MailAccess]:
+    """The capture SMTP server on the port the target mails to, if it names one."""
+    port = guestpass_target.mail.smtp_capture_port
+    if port is None:
+        yield MailAccess(None)
+        return
+    try:
+        capture = MailCapture(port).__enter__()
+    except OSError as error:
+        yield MailAccess(None, f"cannot listen on the capture SMTP port {port}: {error}")
+        return
+    try:
+        yield MailAccess(capture)
+    finally:
+        capture.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(request: pytest.FixtureRequest, guestpass_target: Target) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, guestpass_target: Target, guestpass_mail: MailAccess) -> Iterator[World]:
     transcript = Transcript()
     request.node.stash[TRANSCRIPT] = transcript  # the failure report prints it
     client = ApiClient(
@@ -114,13 +143,23 @@ def world(request: pytest.FixtureRequest, guestpass_target: Target) -> Iterator[
         rate_limit_header=guestpass_target.rate_limits.header,
         client_key=fresh_client_key(),
     )
-    yield World(guestpass_target, client)
+    yield World(guestpass_target, client, mail=guestpass_mail.capture)
     client.close()
 
 
 @pytest.fixture(autouse=True)
-def applicable(request: pytest.FixtureRequest, guestpass_target: Target) -> None:
-    """Scenarios of a capability the target does not claim are not applicable, never passed."""
+def applicable(request: pytest.FixtureRequest, guestpass_target: Target, guestpass_mail: MailAccess) -> None:
+    """Scenarios of a capability the target does not claim are not applicable, never passed; nor are
+    those that need mail when the suite has no way to read the target's mail."""
     info = scenario_info(request.node)
-    if info is not None and not guestpass_target.claims(info.capability):
+    if info is None:
+        return
+    if not guestpass_target.claims(info.capability):
         pytest.skip(f"not applicable: the target does not claim the {info.capability!r} capability")
+    if (
+        info.capability in MAIL_CAPABILITIES
+        and guestpass_mail.capture is None
+        and not guestpass_target.mail.generate_link
+    ):
+        reason = guestpass_mail.problem or "the target names neither a capture SMTP port nor generate_link"
+        pytest.skip(f"not applicable: the scenario needs the target's mail, and {reason}")

@@ -15,14 +15,27 @@ from starlette.routing import Mount
 from guestpass.reference import data
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode, error_response
-from guestpass.reference.flows import admin, cli, logout, mfa, settings, signup, token, user, user_sessions
+from guestpass.reference.flows import (
+    admin,
+    cli,
+    logout,
+    mfa,
+    otp,
+    recover,
+    settings,
+    signup,
+    token,
+    user,
+    user_sessions,
+    verify,
+)
 from guestpass.reference.runtime import Runtime
 
 AUTH_PREFIX = "/auth/v1"
 DATA_PREFIX = "/data/v1"
 log = logging.getLogger("guestpass.reference")
 
-AUTH_FLOWS = (settings, signup, token, user, user_sessions, logout, mfa, cli, admin)
+AUTH_FLOWS = (settings, signup, token, verify, recover, otp, user, user_sessions, logout, mfa, cli, admin)
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:

@@ -43,3 +43,10 @@ def normalized_email(value: str) -> str:
     if not EMAIL_PATTERN.match(email) or len(email) > 255:
         raise ApiError(ErrorCode.validation_failed, "Unable to validate email address: invalid format")
     return email
+
+
+def required_email(body: dict[str, Any], purpose: str) -> str:
+    raw = field(body, "email", str)
+    if not raw:
+        raise ApiError(ErrorCode.validation_failed, f"{purpose} requires an email")
+    return normalized_email(raw)

@@ -26,6 +26,7 @@ class PasswordCost:
 class Config:
     database_url: str = "sqlite+aiosqlite:///guestpass.db"
     site_url: str = "http://localhost:3000"
+    redirect_allow_list: str = ""
     external_url: str = "http://127.0.0.1:9999/auth/v1"
     jwt_algorithm: JwtAlgorithm = "HS256"
     jwt_secret: str = ""
@@ -85,6 +86,7 @@ def _coerce(value: str, kind: type) -> Any:
 _SCALAR_TYPES: dict[str, type] = {
     "database_url": str,
     "site_url": str,
+    "redirect_allow_list": str,
     "external_url": str,
     "jwt_algorithm": str,
     "jwt_secret": str,

@@ -32,7 +32,10 @@ class ErrorCode(StrEnum):
     mfa_challenge_expired = "mfa_challenge_expired"
     mfa_factor_name_conflict = "mfa_factor_name_conflict"
     mfa_factor_not_found = "mfa_factor_not_found"
+    mfa_ip_address_mismatch = "mfa_ip_address_mismatch"
+    mfa_phone_enroll_not_enabled = "mfa_phone_enroll_not_enabled"
     mfa_verification_failed = "mfa_verification_failed"
+    mfa_webauthn_enroll_not_enabled = "mfa_webauthn_enroll_not_enabled"
     no_authorization = "no_authorization"
     not_admin = "not_admin"
     not_found = "not_found"
@@ -74,7 +77,10 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.mfa_challenge_expired: (422, "MFA challenge has expired, verify against another challenge"),
     ErrorCode.mfa_factor_name_conflict: (422, "A factor with this friendly name already exists"),
     ErrorCode.mfa_factor_not_found: (404, "Factor not found"),
+    ErrorCode.mfa_ip_address_mismatch: (422, "The challenge was already verified, create a new challenge"),
+    ErrorCode.mfa_phone_enroll_not_enabled: (422, "MFA enroll is disabled for Phone"),
     ErrorCode.mfa_verification_failed: (422, "Invalid TOTP code entered"),
+    ErrorCode.mfa_webauthn_enroll_not_enabled: (422, "MFA enroll is disabled for WebAuthn"),
     ErrorCode.no_authorization: (401, "This endpoint requires a valid Bearer token"),
     ErrorCode.not_admin: (403, "User not allowed"),
     ErrorCode.not_found: (404, "Not found"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from guestpass.reference.config import Config
+from guestpass.reference.mailer import Mailer
 from guestpass.reference.passwords import PasswordHasher
 from guestpass.reference.storage.db import Database
 from guestpass.reference.tokens import SigningKey, load_signing_key
@@ -18,11 +19,16 @@ class Runtime:
     db: Database
     key: SigningKey
     passwords: PasswordHasher
+    mailer: Mailer
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
         return cls(
-            config, Database(config.database_url), load_signing_key(config), PasswordHasher(config.password_cost)
+            config,
+            Database(config.database_url),
+            load_signing_key(config),
+            PasswordHasher(config.password_cost),
+            Mailer(config),
         )
 
 

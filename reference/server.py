@@ -40,6 +40,7 @@ CAPABILITIES = (
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -132,10 +133,10 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "refresh_token_reuse_interval": config.refresh_token_reuse_interval,
         },
         "mail": {
-            "smtp_capture_port": config.smtp_port,
+            **({"smtp_capture_port": config.smtp_port} if config.smtp_host in LOOPBACK else {}),
+            "generate_link": True,
             "token_ttl": config.mail_token_ttl,
             "send_interval": config.mail_send_interval,
-            "autoconfirm": config.mailer_autoconfirm,
         },
         "mfa": {"challenge_ttl": config.mfa_challenge_ttl},
     }

@@ -126,6 +126,10 @@ async def end_sessions(conn: AsyncConnection, user_id: uuid.UUID, current: uuid.
     await conn.execute(statement)
 
 
+async def end_sessions_of_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+
 async def revoke_session_of_token(conn: AsyncConnection, raw: str) -> None:
     session_id = select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == hash_token(raw))
     await conn.execute(delete(sessions).where(sessions.c.id.in_(session_id.scalar_subquery())))

@@ -19,6 +19,11 @@ MERGE_FIELD = "anonymous_refresh_token"
 
 
 async def complete_sign_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, method: str) -> JSONResponse:
+    return JSONResponse(await signed_in(request, body, user_id, method))
+
+
+async def signed_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, method: str) -> dict[str, Any]:
+    """The session response of a sign-in, after the merge step."""
     rt = runtime(request)
     token = field(body, MERGE_FIELD, str)
     merge = await merge_anonymous_user(rt.db, user_id, token) if token else None
@@ -28,4 +33,4 @@ async def complete_sign_in(request: Request, body: dict[str, Any], user_id: uuid
         payload = await session_json(conn, rt, grant)
     if merge is not None:
         payload["anonymous_merge"] = merge
-    return JSONResponse(payload)
+    return payload

@@ -96,22 +96,31 @@ async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
 
 async def convert_to_email_user(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
     """Gives an anonymous user an email in place: same id, an email identity, no longer anonymous."""
+    return await set_email(conn, user, email)
+
+
+async def set_email(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
+    """Makes `email` the user's confirmed address (and the user permanent): 422 email_exists if taken."""
     if await find_by_email(conn, email) is not None:
         raise ApiError(ErrorCode.email_exists)
     try:
         async with conn.begin_nested():
-            converted = await update_user(
+            changed = await update_user(
                 conn,
                 user["id"],
                 email=email,
+                email_change=None,
                 email_confirmed_at=utcnow(),
                 is_anonymous=False,
                 app_metadata={**user["app_metadata"], **_provider_metadata(["email"])},
             )
+            await conn.execute(
+                delete(identities).where(identities.c.user_id == user["id"], identities.c.provider == "email")
+            )
             await add_email_identity(conn, user["id"], email)
     except IntegrityError:
         raise ApiError(ErrorCode.email_exists) from None
-    return converted
+    return changed
 
 
 def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

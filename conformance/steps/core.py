@@ -169,8 +169,10 @@ def signs_up(world: World, name: str) -> None:
     response = world.record(
         world.client.request("POST", "/signup", json={"email": actor.email, "password": actor.password})
     )
-    if response.status_code == 200:
+    if response.status_code == 200 and "access_token" in json_body(response):
         actor.adopt(json_body(response))
+    elif response.status_code == 200:
+        actor.user_id = json_body(response).get("id")
 
 
 @when(phrase('"{name}" signs up with a new email and the password "{password}"'))

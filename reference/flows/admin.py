@@ -1,19 +1,24 @@
-"""The service-role admin API the suite uses for setup: POST /admin/users, GET /admin/users/{id}."""
+"""The service-role admin API: create, read and delete users, and generate_link (a mail's code and
+link, handed to the caller instead of mailed)."""
 
 from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import RowMapping
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from guestpass.reference import onetime
 from guestpass.reference.auth import require_service_role
-from guestpass.reference.body import field, json_object, normalized_email
+from guestpass.reference.body import field, json_object, normalized_email, required_email
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.mailer import TEMPLATES
 from guestpass.reference.passwords import check_password
+from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
-from guestpass.reference.users import create_user, delete_user, get_user, user_json
+from guestpass.reference.users import create_user, delete_user, find_by_email, get_user, update_user, user_json
 
 
 async def create(request: Request) -> JSONResponse:
@@ -63,7 +68,71 @@ async def remove(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
+# generate_link type -> the kind of code it issues
+LINK_TYPES = {
+    "signup": "confirmation",
+    "magiclink": "magiclink",
+    "recovery": "recovery",
+    "email_change_current": "email_change_current",
+    "email_change_new": "email_change_new",
+}
+
+
+async def link_user(request: Request, body: dict, link_type: str, email: str) -> RowMapping:
+    """The user the link is for: a signup link creates it; the others need it to exist."""
+    rt = runtime(request)
+    async with rt.db.transaction() as conn:
+        user = await find_by_email(conn, email)
+    if link_type != "signup":
+        if user is None:
+            raise ApiError(ErrorCode.user_not_found, "User not found", status=404)
+        return user
+    if user is not None:
+        if user["email_confirmed_at"] is not None:
+            raise ApiError(ErrorCode.email_exists)
+        return user
+    password = field(body, "password", str)
+    if password is not None:
+        check_password(rt.config, password)
+    encrypted = await rt.passwords.hash(password) if password else None
+    async with rt.db.transaction() as conn:
+        return await create_user(
+            conn, email=email, encrypted_password=encrypted, user_metadata=field(body, "data", dict)
+        )
+
+
+async def generate_link(request: Request) -> JSONResponse:
+    require_service_role(request)
+    rt = runtime(request)
+    body = await json_object(request)
+    link_type = field(body, "type", str) or ""
+    if link_type not in LINK_TYPES:
+        raise ApiError(ErrorCode.validation_failed, f"type must be one of {', '.join(LINK_TYPES)}", status=422)
+    email = required_email(body, "generate_link")
+    new_email = normalized_email(field(body, "new_email", str) or "") if link_type.startswith("email_change") else None
+    user = await link_user(request, body, link_type, email)
+    kind, redirect_to = LINK_TYPES[link_type], redirect_of(request, body)
+    async with rt.db.transaction() as conn:
+        if new_email is not None:
+            if await find_by_email(conn, new_email) is not None:
+                raise ApiError(ErrorCode.email_exists)
+            user = await update_user(conn, user["id"], email_change=new_email)
+        address = new_email if kind == "email_change_new" else email
+        issued = await onetime.issue(conn, user["id"], kind, address, rt.config.mail_token_ttl)
+        return JSONResponse(
+            {
+                **await user_json(conn, user),
+                "action_link": rt.mailer.verify_link(kind, issued.token_hash, redirect_to),
+                "email_otp": issued.code,
+                "hashed_token": issued.token_hash,
+                "verification_type": TEMPLATES[kind][0],
+                "redirect_to": redirect_to,
+            }
+        )
+
+
 routes = [
+    Route("/admin/generate_link", generate_link, methods=["POST"]),
     Route("/admin/users", create, methods=["POST"]),
     Route("/admin/users/{user_id}", read, methods=["GET"]),
     Route("/admin/users/{user_id}", remove, methods=["DELETE"]),

@@ -1,4 +1,5 @@
-"""POST /signup: email and password (confirmed at once while mailer_autoconfirm is on), or anonymous."""
+"""POST /signup: email and password, or anonymous. With mailer_autoconfirm on the address counts as
+confirmed and the answer is a session; otherwise a confirmation is mailed and the answer is the user."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from starlette.routing import Route
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.anonymous import sign_in_anonymously
+from guestpass.reference.notify import send_code
 from guestpass.reference.passwords import check_password
+from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
 from guestpass.reference.signin import complete_sign_in
-from guestpass.reference.users import create_user
+from guestpass.reference.users import create_user, user_json
 
 
 async def signup(request: Request) -> JSONResponse:
@@ -41,6 +44,9 @@ async def signup(request: Request) -> JSONResponse:
             user_metadata=user_metadata,
             confirmed=rt.config.mailer_autoconfirm,
         )
+        if not rt.config.mailer_autoconfirm:
+            await send_code(conn, rt, user["id"], "confirmation", email, redirect_of(request, body))
+            return JSONResponse(await user_json(conn, user))
     return await complete_sign_in(request, body, user["id"], "password")
 
 

@@ -25,6 +25,8 @@ async def password_grant(request: Request) -> JSONResponse:
         user = await find_by_email(conn, email)
     if not await rt.passwords.verify(user["encrypted_password"] if user else None, password):
         raise ApiError(ErrorCode.invalid_credentials)
+    if user["email_confirmed_at"] is None:  # type: ignore[index]
+        raise ApiError(ErrorCode.email_not_confirmed)
     return await complete_sign_in(request, body, user["id"], "password")  # type: ignore[index]
 
 

@@ -1,4 +1,5 @@
-"""GET /user and PUT /user: metadata, password, and email (which makes an anonymous user permanent)."""
+"""GET /user, PUT /user (metadata, password, email) and DELETE /user. A new email is confirmed by mail,
+except that an anonymous user converts at once while mailer_autoconfirm is on."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from starlette.routing import Route
 
 from guestpass.reference.auth import authenticate
 from guestpass.reference.body import field, json_object, normalized_email
+from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.passwords import check_password
+from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
 from guestpass.reference.users import convert_to_email_user, delete_user, merged_metadata, update_user, user_json
@@ -36,10 +39,10 @@ async def update_current_user(request: Request) -> JSONResponse:
     async with rt.db.transaction() as conn:
         caller = await authenticate(request, conn)
         user = caller.user
-        if email and caller.is_anonymous:
+        if email and caller.is_anonymous and rt.config.mailer_autoconfirm:
             user = await convert_to_email_user(conn, user, email)
         elif email and email != user["email"]:
-            raise ApiError(ErrorCode.validation_failed, "Changing the email of a permanent user is not supported")
+            user = await request_email_change(conn, rt, user, email, redirect_of(request, body))
         if password is not None:
             if not user["email"]:
                 raise ApiError(

@@ -161,6 +161,14 @@ one_time_tokens = Table(
     UniqueConstraint("user_id", "token_type"),
 )
 
+# When mail was last sent to an address (known or not: the limit must not reveal which), by hash.
+email_sends = Table(
+    "email_sends",
+    metadata,
+    Column("address_hash", String(64), primary_key=True),
+    Column("sent_at", Timestamp, nullable=False),
+)
+
 # Every table whose rows belong to a user through a `user_id` column: a merge moves their rows, a
 # user's deletion takes them along, and a user who owns any is never reaped.
 OWNED_TABLES = (items,)

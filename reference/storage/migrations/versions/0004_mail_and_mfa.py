@@ -51,6 +51,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "token_type", name=op.f("uq_one_time_tokens_user_id_token_type")),
     )
     op.create_table(
+        "email_sends",
+        sa.Column("address_hash", sa.String(length=64), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("address_hash", name=op.f("pk_email_sends")),
+    )
+    op.create_table(
         "mfa_challenges",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("factor_id", sa.Uuid(), nullable=False),
@@ -78,6 +84,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_mfa_challenges_factor_id"))
 
     op.drop_table("mfa_challenges")
+    op.drop_table("email_sends")
     op.drop_table("one_time_tokens")
     with op.batch_alter_table("mfa_factors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mfa_factors_user_id"))

@@ -1,0 +1,38 @@
+"""Changing a user's email by mail: the new address confirms, and with secure email change the
+current address confirms too. An anonymous user (no current address) becomes permanent only when
+the new address confirms."""
+
+from __future__ import annotations
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from guestpass.reference import onetime
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.notify import claim_send_slot, send_code
+from guestpass.reference.runtime import Runtime
+from guestpass.reference.users import find_by_email, set_email, update_user
+
+CURRENT, NEW = "email_change_current", "email_change_new"
+
+
+async def request_email_change(
+    conn: AsyncConnection, runtime: Runtime, user: RowMapping, new_email: str, redirect_to: str
+) -> RowMapping:
+    if await find_by_email(conn, new_email) is not None:
+        raise ApiError(ErrorCode.email_exists)
+    await claim_send_slot(conn, runtime, new_email)
+    user = await update_user(conn, user["id"], email_change=new_email)
+    await send_code(conn, runtime, user["id"], NEW, new_email, redirect_to)
+    if user["email"] and runtime.config.secure_email_change:
+        await send_code(conn, runtime, user["id"], CURRENT, user["email"], redirect_to)
+    return user
+
+
+async def confirm_email_change(conn: AsyncConnection, user: RowMapping) -> RowMapping | None:
+    """After one confirmation: the changed user once no confirmation is pending, else None."""
+    if await onetime.pending(conn, user["id"], (CURRENT, NEW)):
+        return None
+    if not user["email_change"]:
+        raise ApiError(ErrorCode.otp_expired)
+    return await set_email(conn, user, user["email_change"])

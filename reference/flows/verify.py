@@ -1,0 +1,112 @@
+"""POST /verify (a code with its email, or a token_hash) and GET /verify (the mail link, answered
+with a 303 to the redirect URL carrying the session, or the error, in the fragment)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from guestpass.reference import onetime
+from guestpass.reference.body import field, json_object, normalized_email
+from guestpass.reference.clock import utcnow
+from guestpass.reference.email_change import confirm_email_change
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.passwords import check_password
+from guestpass.reference.redirects import allowed_redirect
+from guestpass.reference.runtime import runtime
+from guestpass.reference.sessions import end_sessions_of_user
+from guestpass.reference.signin import signed_in
+from guestpass.reference.users import get_user, update_user
+
+# verify type -> the kinds of code it accepts
+VERIFY_TYPES: dict[str, tuple[str, ...]] = {
+    "signup": ("confirmation",),
+    "email": ("confirmation", "magiclink"),
+    "magiclink": ("magiclink", "confirmation"),
+    "recovery": ("recovery",),
+    "email_change": ("email_change_current", "email_change_new"),
+}
+HALF_CONFIRMED = "Confirmation link accepted. Please proceed to confirm link sent to the other email"
+
+
+def verify_type(value: str | None) -> str:
+    if value not in VERIFY_TYPES:
+        raise ApiError(ErrorCode.validation_failed, f"Verify requires a type, one of {', '.join(VERIFY_TYPES)}")
+    return value
+
+
+def token_hash_of(body: dict[str, Any]) -> str:
+    token_hash = field(body, "token_hash", str)
+    if token_hash:
+        return token_hash.strip()
+    token, email = field(body, "token", str), field(body, "email", str)
+    if not token or not email:
+        raise ApiError(ErrorCode.validation_failed, "Verify requires a token_hash, or a token and an email")
+    return onetime.link_hash(normalized_email(email), token.strip())
+
+
+async def redeem(
+    conn: AsyncConnection, kinds: tuple[str, ...], token_hash: str, encrypted_password: str | None
+) -> RowMapping | None:
+    """Consumes the code and applies it; the user to sign in, or None while an email change waits
+    for its other confirmation."""
+    code = await onetime.consume(conn, token_hash, kinds)
+    user = await get_user(conn, code["user_id"])
+    if user is None:
+        raise ApiError(ErrorCode.otp_expired)
+    if code["token_type"].startswith("email_change"):
+        return await confirm_email_change(conn, user)
+    if user["email_confirmed_at"] is None:
+        user = await update_user(conn, user["id"], email_confirmed_at=utcnow())
+    if code["token_type"] == "recovery" and encrypted_password is not None:
+        user = await update_user(conn, user["id"], encrypted_password=encrypted_password)
+        await end_sessions_of_user(conn, user["id"])
+    return user
+
+
+async def verify_post(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    body = await json_object(request)
+    kinds = VERIFY_TYPES[verify_type(field(body, "type", str))]
+    password = field(body, "password", str)
+    if password is not None:
+        if kinds != VERIFY_TYPES["recovery"]:
+            raise ApiError(ErrorCode.validation_failed, "A password is accepted only with type recovery")
+        check_password(rt.config, password)
+    token_hash = token_hash_of(body)
+    encrypted = await rt.passwords.hash(password) if password is not None else None
+    async with rt.db.transaction() as conn:
+        user = await redeem(conn, kinds, token_hash, encrypted)
+    if user is None:
+        return JSONResponse({"msg": HALF_CONFIRMED, "code": 200})
+    return JSONResponse(await signed_in(request, body, user["id"], "otp"))
+
+
+async def verify_get(request: Request) -> Response:
+    rt = runtime(request)
+    params = request.query_params
+    redirect_to = allowed_redirect(rt.config, params.get("redirect_to"))
+    try:
+        kind = verify_type(params.get("type"))
+        if not params.get("token"):
+            raise ApiError(ErrorCode.validation_failed, "The link carries no token")
+        async with rt.db.transaction() as conn:
+            user = await redeem(conn, VERIFY_TYPES[kind], params["token"], None)
+        if user is None:
+            fragment = {"message": HALF_CONFIRMED}
+        else:
+            session = await signed_in(request, {}, user["id"], "otp")
+            fragment = {key: str(session[key]) for key in ("access_token", "expires_at", "expires_in", "refresh_token")}
+            fragment.update(token_type="bearer", type=kind)
+    except ApiError as error:
+        fragment = {"error": "access_denied", "error_code": error.code.value, "error_description": error.message}
+    return RedirectResponse(f"{redirect_to}#{urlencode(fragment)}", status_code=303)
+
+
+routes = [Route("/verify", verify_post, methods=["POST"]), Route("/verify", verify_get, methods=["GET"])]

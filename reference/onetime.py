@@ -1,0 +1,98 @@
+"""One-time codes sent by mail. A code is six digits; the link carries token_hash = sha224(email +
+code), as GoTrue's does; the database keeps only sha256(token_hash). One live code per user and
+type, consumed by a single DELETE, so it works once even under concurrent verifies."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import RowMapping, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from guestpass.reference.clock import as_utc, utcnow
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.schema import one_time_tokens
+
+CODE_DIGITS = 6
+ISSUE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    code: str
+    token_hash: str
+
+
+def link_hash(address: str, code: str) -> str:
+    return hashlib.sha224((address + code).encode()).hexdigest()
+
+
+def _stored(token_hash: str) -> str:
+    return hashlib.sha256(token_hash.encode()).hexdigest()
+
+
+async def issue(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, address: str, ttl: int) -> OneTimeCode:
+    """A new code for (user, type), replacing the previous one."""
+    await conn.execute(
+        delete(one_time_tokens).where(one_time_tokens.c.user_id == user_id, one_time_tokens.c.token_type == token_type)
+    )
+    for _ in range(ISSUE_ATTEMPTS):
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        token_hash = link_hash(address, code)
+        now = utcnow()
+        try:
+            async with conn.begin_nested():
+                await conn.execute(
+                    insert(one_time_tokens).values(
+                        id=uuid.uuid4(),
+                        user_id=user_id,
+                        token_type=token_type,
+                        relates_to=address,
+                        token_hash=_stored(token_hash),
+                        created_at=now,
+                        expires_at=now + timedelta(seconds=ttl),
+                    )
+                )
+        except IntegrityError:
+            continue  # the same address drew the same code for another type: draw again
+        return OneTimeCode(code, token_hash)
+    raise ApiError(ErrorCode.unexpected_failure, "Could not issue a one-time code")
+
+
+async def consume(conn: AsyncConnection, token_hash: str, token_types: Iterable[str]) -> RowMapping:
+    """Deletes and returns the live code with this token_hash; 403 otp_expired if there is none."""
+    row = (
+        (
+            await conn.execute(
+                delete(one_time_tokens)
+                .where(
+                    one_time_tokens.c.token_hash == _stored(token_hash),
+                    one_time_tokens.c.token_type.in_(list(token_types)),
+                )
+                .returning(*one_time_tokens.c)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or as_utc(row["expires_at"]) <= utcnow():
+        raise ApiError(ErrorCode.otp_expired)
+    return row
+
+
+async def pending(conn: AsyncConnection, user_id: uuid.UUID, token_types: Iterable[str]) -> bool:
+    """Whether the user still has a live code of one of these types (the other half of an email change)."""
+    found = await conn.execute(
+        select(one_time_tokens.c.id).where(
+            one_time_tokens.c.user_id == user_id,
+            one_time_tokens.c.token_type.in_(list(token_types)),
+            one_time_tokens.c.expires_at > utcnow(),
+        )
+    )
+    return found.first() is not None

@@ -1,0 +1,44 @@
+@email-change
+Feature: Secure email change
+  A user with an email changes it with PUT /user. Nothing changes until the change is confirmed
+  from both the current and the new address (GoTrue's secure email change); the user then signs in
+  with the new address only.
+
+  @EMC-001 @must
+  Scenario: An email change needs both confirmations
+    PUT /user with a new email MUST leave the email unchanged and mail both addresses; after the
+    current address confirms, the email MUST still be the old one; after the new one confirms too,
+    it MUST be the new one.
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" changes their email to a new address
+    Then the response status is 200
+    And "Dana"'s email is still the old one
+    When "Dana" confirms the email change from the current address
+    Then the response status is 200
+    And "Dana"'s email is still the old one
+    When "Dana" confirms the email change from the new address
+    Then the response is a session
+    And "Dana"'s email is the new one
+    And "Dana" can sign in with the new address but not the old one
+
+  @EMC-002 @must
+  Scenario: Confirming from the new address alone changes nothing
+    If only the new address has confirmed, the email MUST stay the old one and the old address MUST
+    still sign in.
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" changes their email to a new address
+    And "Dana" confirms the email change from the new address
+    Then "Dana"'s email is still the old one
+    And "Dana" can sign in with their password
+
+  @EMC-003 @must
+  Scenario: The new address cannot belong to someone else
+    PUT /user with the email of another account MUST answer 422 `email_exists` and mail nothing.
+
+    Given a registered user "Dana" who has signed in
+    And a registered user "Eve"
+    When "Dana" changes their email to the email of "Eve"
+    Then the request is refused with 422 "email_exists"
+    And no mail reaches the address of "Eve"

@@ -1,0 +1,35 @@
+@email-confirmation
+Feature: Addresses confirmed by mail
+  On a server that does not confirm addresses automatically (`mailer_autoconfirm` false), a signup
+  answers the user without a session and mails a confirmation; an anonymous user who adds an email
+  stays anonymous until the new address confirms, then becomes permanent with the same id.
+
+  @ECF-001 @must
+  Scenario: A signup must be confirmed before the password signs in
+    POST /signup MUST answer the user without a session; a password sign-in before confirmation MUST
+    be refused with 400 `email_not_confirmed`; verifying the mailed code MUST answer a session, after
+    which the password signs in.
+
+    Given a target that confirms email addresses by mail
+    When "Dana" signs up with a new email and a password
+    Then the response status is 200
+    And the response is a user without a session
+    And "Dana"'s password is refused with 400 "email_not_confirmed"
+    When "Dana" verifies the signup code from the mail
+    Then the response is a session
+    And "Dana" can sign in with their password
+
+  @ECF-002 @must
+  Scenario: An anonymous user becomes permanent only when the new address confirms
+    PUT /user with an email by an anonymous user MUST leave it anonymous and mail the address;
+    verifying that mail MUST answer a session of the same user id, now permanent with that email.
+
+    Given a target that confirms email addresses by mail
+    And a visitor "Ann" signed in anonymously
+    When "Ann" adds a new email address
+    Then the response status is 200
+    And the response JSON field "is_anonymous" is true
+    When "Ann" confirms the email change from the new address
+    Then the response is a session
+    And the session's user is permanent with the email of "Ann"
+    And the session's user id is the user id of "Ann"

@@ -1,0 +1,90 @@
+@otp
+Feature: Sign-in by mail: a code or a magic link
+  POST /otp mails a one-time code and a magic link. Verifying the code (POST /verify with type
+  "email") or opening the link signs the user in with amr `otp`. An unknown address gets an account
+  unless the client sends `create_user: false`. Sessions issued by /verify go through the same merge
+  step as the password grant.
+
+  @OTP-001 @must
+  Scenario: A mailed code signs a registered user in
+    POST /otp MUST answer 200 and mail a code; POST /verify with type "email", the email and the code
+    MUST answer a session of that user with amr `otp`.
+
+    Given a registered user "Dana"
+    When "Dana" asks for a sign-in code without creating a user
+    Then the response status is 200
+    And "Dana" receives a sign-in mail with a code and a link
+    When "Dana" verifies the sign-in code from the mail
+    Then the response is a session
+    And the session belongs to "Dana"
+    And the access token's amr methods are "otp"
+
+  @OTP-002 @must
+  Scenario: The magic link signs the user in through a redirect
+    GET on the mailed link MUST answer 303 to the redirect URL with a session of the user in the
+    fragment.
+
+    Given a registered user "Dana" who has received a sign-in mail
+    When "Dana" opens the link from the mail
+    Then the response redirects with a session of "Dana" in the fragment
+
+  @OTP-003 @must
+  Scenario: create_user false refuses unknown addresses
+    POST /otp for an unknown address with `create_user: false` MUST answer 422 `otp_disabled`, create
+    no account and mail nothing.
+
+    When a client asks for a sign-in code for the unregistered address "Nobody" without creating a user
+    Then the request is refused with 422 "otp_disabled"
+    And no mail reaches the address of "Nobody"
+
+  @OTP-004 @must
+  Scenario: An unknown address gets a confirmed account by its code
+    POST /otp for an unknown address (create_user defaulting to true) MUST mail a code; verifying it
+    MUST answer a session of a new permanent user with that email, confirmed.
+
+    When "Nina" asks for a sign-in code for a new address
+    Then the response status is 200
+    And "Nina" receives a sign-in mail with a code and a link
+    When "Nina" verifies the sign-in code from the mail
+    Then the response is a session
+    And the session's user is permanent with the email of "Nina"
+    And the session's user has a confirmed email
+
+  @OTP-005 @must
+  Scenario: A mailed code works once, even when verified in parallel
+    The same code verified by 5 parallel requests MUST succeed exactly once; every other request MUST
+    be refused with 403 `otp_expired`.
+
+    Given a registered user "Dana" who has received a sign-in mail
+    When "Dana" verifies the sign-in code from the mail 5 times in parallel
+    Then exactly one verify succeeded and the others were refused with 403 "otp_expired"
+
+  @OTP-006 @must
+  Scenario: Signing in by code carries an anonymous session's rows over
+    A /verify request carrying `anonymous_refresh_token` MUST merge the anonymous user into the
+    signed-in user exactly as the password grant does.
+
+    Given the target claims the "merge" and "owned-data" capabilities
+    And a registered user "Dana" who has received a sign-in mail
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 2 items
+    When "Dana" verifies the sign-in code from the mail carrying the anonymous refresh token of "Ann"
+    Then the response JSON field "anonymous_merge.status" is "merged"
+    And "Dana" owns exactly 2 items
+    And "Ann"'s access token is refused with 403 "session_not_found"
+
+  @OTP-007 @must
+  Scenario: Verify refuses requests it cannot act on
+    POST /verify without a known type MUST answer 400 `validation_failed`; with a token_hash the server
+    never issued it MUST answer 403 `otp_expired`.
+
+    When a client sends "POST /verify" with JSON
+      """
+      {"token_hash": "0123456789abcdef0123456789abcdef0123456789abcdef01234567"}
+      """
+    Then the request is refused with 400 "validation_failed"
+    When a client sends "POST /verify" with JSON
+      """
+      {"type": "email", "token_hash": "0123456789abcdef0123456789abcdef0123456789abcdef01234567"}
+      """
+    Then the request is refused with 403 "otp_expired"

@@ -1,0 +1,106 @@
+@recovery
+Feature: Password recovery by mail
+  A user who forgot their password asks for a recovery mail (POST /recover), which carries a
+  one-time code and a link. Verifying either (POST /verify with type "recovery", or opening the link)
+  signs them in; they then set a new password with PUT /user, which ends their other sessions.
+  Nothing in the answers reveals whether an address has an account.
+
+  @REC-001 @must
+  Scenario: The whole recovery flow through real mail
+    POST /recover MUST answer 200 and mail a code; verifying it MUST answer a session with amr
+    `otp`; a new password set with PUT /user MUST then be the only one that works, and the user's
+    other sessions MUST end.
+
+    Given a registered user "Dana" who is signed in on "laptop" and on "phone"
+    When "Dana" asks for password recovery
+    Then the response status is 200
+    And "Dana" receives a recovery mail with a code and a link
+    When "Dana" verifies the recovery code from the mail
+    Then the response is a session
+    And the access token's amr methods are "otp"
+    When "Dana" sets a new password in the recovered session
+    Then the response status is 200
+    And "Dana"'s old password is refused with 400 "invalid_credentials"
+    And "Dana" can sign in with their new password
+    And "Dana"'s access token on "phone" is refused with 403 "session_not_found"
+
+  @REC-002 @must
+  Scenario: Recovery does not reveal which addresses have accounts
+    POST /recover MUST answer an unknown address with exactly the status and body it gives a known
+    one (200 `{}`), and MUST NOT mail the unknown address.
+
+    Given a registered user "Dana"
+    When "Dana" asks for password recovery
+    And a client asks for password recovery of an unregistered address "Nobody"
+    Then both recovery answers are identical and are 200 with an empty object
+    And no mail reaches the address of "Nobody"
+
+  @REC-003 @must
+  Scenario: A recovery code works once
+    A recovery code that has been verified MUST be refused the second time with 403 `otp_expired`.
+
+    Given a registered user "Dana" who has received a recovery mail
+    And "Dana" has verified the recovery code from the mail
+    When "Dana" verifies the recovery code from the mail
+    Then the request is refused with 403 "otp_expired"
+
+  @REC-004 @must
+  Scenario: An expired recovery code is refused
+    A recovery code verified after its expiry MUST be refused with 403 `otp_expired`.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When the mailed codes of the target have expired
+    And "Dana" verifies the recovery code from the mail
+    Then the request is refused with 403 "otp_expired"
+
+  @REC-005 @must
+  Scenario: A wrong code is refused and leaves the right one working
+    POST /verify with a code that was not mailed MUST answer 403 `otp_expired`, and the mailed code
+    MUST still work afterwards.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" verifies a recovery code that was not mailed
+    Then the request is refused with 403 "otp_expired"
+    When "Dana" verifies the recovery code from the mail
+    Then the response is a session
+
+  @REC-006 @must
+  Scenario: The recovery link signs the user in through a redirect
+    GET on the mailed link MUST answer 303 to the redirect URL with the session (access_token,
+    refresh_token, expires_in, type "recovery") in the fragment; opening it again MUST redirect with
+    `error_code=otp_expired` in the fragment instead.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" opens the link from the mail
+    Then the response redirects with a session of "Dana" in the fragment
+    When "Dana" opens the link from the mail
+    Then the response redirects with the error code "otp_expired" in the fragment
+
+  @REC-007 @must
+  Scenario: The link's token_hash verifies too
+    POST /verify with `type` "recovery" and the `token_hash` from the mailed link MUST answer a
+    session of the user.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" verifies the token_hash from the mailed link
+    Then the response is a session
+    And the session belongs to "Dana"
+
+  @REC-008 @must
+  Scenario: A code only verifies with the address it was mailed to
+    POST /verify with the mailed code and another user's email MUST answer 403 `otp_expired`.
+
+    Given a registered user "Dana" who has received a recovery mail
+    And a registered user "Eve"
+    When "Eve" verifies the recovery code mailed to "Dana"
+    Then the request is refused with 403 "otp_expired"
+
+  @REC-009 @should
+  Scenario: Recovery mail is rate limited per address, known or not
+    A second POST /recover for the same address within the send interval SHOULD answer 429
+    `over_email_send_rate_limit`, for unknown addresses exactly as for known ones.
+
+    Given a registered user "Dana"
+    When "Dana" asks for password recovery twice in a row
+    And a client asks twice in a row for password recovery of an unregistered address "Nobody"
+    Then both second answers are refused with 429 "over_email_send_rate_limit"
