@@ -35,7 +35,9 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
     """Serves the reference server with `defect`, runs its capabilities' scenarios, returns the failed IDs."""
     results = workdir / "results.json"
     command = [sys.executable, str(DEFECTS_DIR / "serve.py"), defect.name]
-    with reference_servers(workdir, command=command, variants="anonymous" in defect.capabilities):
+    with reference_servers(
+        workdir, command=command, variants=bool({"anonymous", "email-confirmation"} & set(defect.capabilities))
+    ):
         command = [
             sys.executable,
             "-m",
