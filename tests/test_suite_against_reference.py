@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 from support import outcomes, run_check, served
 
+from guestpass.fixtures.mail import free_port
 from guestpass.reports import results_schema
 
 
@@ -53,7 +54,10 @@ def test_separate_server_checked_by_base_url(tmp_path: Path) -> None:
 
 
 def test_separate_server_checked_by_its_target_file(tmp_path: Path) -> None:
-    with served(tmp_path, "--profile", "test", "--database-url", f"sqlite:///{tmp_path / 'served.db'}"):
+    port = str(free_port())
+    with served(
+        tmp_path, "--profile", "test", "--smtp-port", port, "--database-url", f"sqlite:///{tmp_path / 'served.db'}"
+    ):
         completed, document = run_check(tmp_path / "results.json", "--target", str(tmp_path / "served.target.toml"))
     results = outcomes(document)
     assert completed.returncode == 0, completed.stdout[-6000:]

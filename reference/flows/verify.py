@@ -84,7 +84,7 @@ async def verify_post(request: Request) -> JSONResponse:
     async with rt.db.transaction() as conn:
         user = await redeem(conn, kinds, token_hash, encrypted)
     if user is None:
-        return JSONResponse({"msg": HALF_CONFIRMED, "code": 200})
+        return JSONResponse({"msg": HALF_CONFIRMED, "code": "200"})
     return JSONResponse(await signed_in(request, body, user["id"], "otp"))
 
 
