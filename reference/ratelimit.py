@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
@@ -22,9 +22,23 @@ def client_key(request: Request, header: str) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def current_window(window_seconds: int) -> int:
+    return int(time.time()) // window_seconds * window_seconds
+
+
+async def hits(conn: AsyncConnection, bucket: str, key: str, *, window_seconds: int) -> int:
+    """The hits counted for (bucket, key) in the current window, without counting one."""
+    statement = select(rate_limits.c.hits).where(
+        rate_limits.c.bucket == bucket,
+        rate_limits.c.client_key == key,
+        rate_limits.c.window_start == current_window(window_seconds),
+    )
+    return (await conn.execute(statement)).scalar() or 0
+
+
 async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
     """Counts one hit for (bucket, key); raises 429 over_request_rate_limit past `limit` in the window."""
-    window_start = int(time.time()) // window_seconds * window_seconds
+    window_start = current_window(window_seconds)
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(rate_limits)

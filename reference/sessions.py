@@ -37,7 +37,7 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def _issue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None) -> str:
+async def issue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None) -> str:
     raw = secrets.token_urlsafe(32)
     await conn.execute(
         insert(refresh_tokens).values(
@@ -74,7 +74,7 @@ async def start_session(conn: AsyncConnection, user: RowMapping, method: str, re
         )
     )
     user = await update_user(conn, user["id"], last_sign_in_at=now, last_active_at=now)
-    raw = await _issue_refresh_token(conn, session_id, None)
+    raw = await issue_refresh_token(conn, session_id, None)
     return Grant(user, await get_session(conn, session_id), raw)  # type: ignore[arg-type]
 
 
@@ -105,7 +105,7 @@ async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant
     await conn.execute(update(sessions).where(sessions.c.id == token["session_id"]).values(refreshed_at=now))
     session = await get_session(conn, token["session_id"])
     user = await update_user(conn, session["user_id"], last_active_at=now)  # type: ignore[index]
-    new_raw = await _issue_refresh_token(conn, token["session_id"], token["id"])
+    new_raw = await issue_refresh_token(conn, token["session_id"], token["id"])
     return Grant(user, session, new_raw)  # type: ignore[arg-type]
 
 

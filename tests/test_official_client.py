@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
@@ -87,3 +88,24 @@ def test_errors_carry_their_codes(target: dict[str, Any]) -> None:
     with pytest.raises(AuthWeakPasswordError) as weak:
         auth.sign_up({"email": email(), "password": "abc"})
     assert weak.value.status == 422 and weak.value.reasons == ["length"]
+
+
+def test_mfa_totp_enrollment_challenge_and_verify_reach_aal2(target: dict[str, Any]) -> None:
+    auth = client(target)
+    signed_up = auth.sign_up({"email": email(), "password": "correct-horse-1"})
+    assert signed_up.session is not None
+
+    enrolled = auth.mfa.enroll({"factor_type": "totp", "friendly_name": "phone", "issuer": "guestpass"})
+    assert enrolled.type == "totp" and enrolled.friendly_name == "phone" and enrolled.totp is not None
+    assert enrolled.totp.qr_code.startswith("data:image/svg+xml;utf-8,<svg")
+    assert auth.mfa.get_authenticator_assurance_level().current_level == "aal1"
+
+    challenge = auth.mfa.challenge({"factor_id": enrolled.id})
+    code = pyotp.TOTP(enrolled.totp.secret).now()
+    verified = auth.mfa.verify({"factor_id": enrolled.id, "challenge_id": challenge.id, "code": code})
+    assert verified.user is not None and verified.user.id == signed_up.session.user.id
+
+    level = auth.mfa.get_authenticator_assurance_level()
+    assert level.current_level == "aal2" and level.next_level == "aal2"
+    assert level.current_authentication_methods[0].method == "totp"
+    assert [factor.id for factor in auth.mfa.list_factors().totp] == [enrolled.id]

@@ -1,3 +1,340 @@
-"""Steps of the mfa-totp capability."""
+"""Steps of the mfa-totp capability. Codes are computed from the secret the enrollment returned, as an
+authenticator app would (SHA-1, 6 digits, 30-second steps)."""
 
 from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from guestpass.conformance.parallel import run_together
+from guestpass.conformance.steps.common import assert_refused, error_code, json_body, unexpected_status
+from guestpass.conformance.steps.core import ON_DEVICE, last_claims, refresh, sign_in
+from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.world import DEFAULT_DEVICE, World
+
+PERIOD = 30
+MIN_SECRET_BITS = 128  # RFC 4226 §4, R6
+BASE32 = re.compile(r"[A-Z2-7]+=*")
+SVG_DATA_PREFIX = "data:image/svg+xml;utf-8,"
+
+
+# --- codes -------------------------------------------------------------------------------------------
+
+
+def code_at(secret: str, steps_from_now: int = 0) -> str:
+    return pyotp.TOTP(secret).at(time.time() + steps_from_now * PERIOD)
+
+
+def wrong_code(secret: str, attempt: int = 0) -> str:
+    """A code no nearby time step produces."""
+    valid = {code_at(secret, offset) for offset in range(-3, 4)}
+    candidate = (int(code_at(secret)) + 1 + attempt * 7919) % 10**6
+    while f"{candidate:06d}" in valid:
+        candidate = (candidate + 1) % 10**6
+    return f"{candidate:06d}"
+
+
+# --- requests ----------------------------------------------------------------------------------------
+
+
+def factor_of(world: World, name: str) -> dict[str, Any]:
+    assert f"factor:{name}" in world.remembered, f"{name} has enrolled no factor"
+    return world.remembered[f"factor:{name}"]
+
+
+def challenge_of(world: World, name: str) -> dict[str, Any]:
+    assert f"challenge:{name}" in world.remembered, f"{name} has created no challenge"
+    return world.remembered[f"challenge:{name}"]
+
+
+def enroll(world: World, name: str, friendly_name: str | None = None, device: str = DEFAULT_DEVICE) -> httpx.Response:
+    body = {"factor_type": "totp", **({"friendly_name": friendly_name} if friendly_name else {})}
+    response = world.record(
+        world.client.request("POST", "/factors", token=world.actor(name).access_token(device), json=body)
+    )
+    if response.status_code == 200:
+        enrolled = json_body(response)
+        world.remembered[f"factor:{name}"] = {"id": enrolled["id"], "secret": enrolled["totp"]["secret"]}
+    return response
+
+
+def create_challenge(world: World, name: str, owner: str | None = None, device: str = DEFAULT_DEVICE) -> httpx.Response:
+    owner = owner or name
+    started = time.time()
+    response = world.record(
+        world.client.request(
+            "POST", f"/factors/{factor_of(world, owner)['id']}/challenge", token=world.actor(name).access_token(device)
+        )
+    )
+    if response.status_code == 200 and owner == name:
+        world.remembered[f"challenge:{name}"] = {**json_body(response), "started": started}
+    return response
+
+
+def verify(
+    world: World, name: str, body: dict[str, Any], owner: str | None = None, device: str = DEFAULT_DEVICE
+) -> httpx.Response:
+    factor_id = factor_of(world, owner or name)["id"]
+    token = world.actor(name).access_token(device)
+    return world.client.request("POST", f"/factors/{factor_id}/verify", token=token, json=body)
+
+
+def verify_code(world: World, name: str, code: str, device: str = DEFAULT_DEVICE) -> httpx.Response:
+    """Verifies `name`'s challenge with `code`; a success becomes the actor's session on `device`."""
+    actor = world.actor(name)
+    world.remembered["previous_session"] = actor.session(device)
+    body = {"challenge_id": challenge_of(world, name)["id"], "code": code}
+    response = world.record(verify(world, name, body, device=device))
+    adopt_verified(world, name, response, code, device)
+    return response
+
+
+def adopt_verified(world: World, name: str, response: httpx.Response, code: str, device: str) -> None:
+    if response.status_code == 200:
+        actor = world.actor(name)
+        world.remembered[f"aal1_refresh_token:{name}"] = actor.refresh_token(device)
+        world.remembered[f"used_code:{name}"] = code
+        actor.adopt(json_body(response), device)
+
+
+def verify_on_new_challenge(world: World, name: str, code: str) -> None:
+    """A fresh challenge answered with `code`; a refused challenge is the recorded answer."""
+    if create_challenge(world, name).status_code == 200:
+        verify_code(world, name, code)
+
+
+def expect_ok(response: httpx.Response, what: str) -> None:
+    assert response.status_code == 200, f"setup: {what}: {unexpected_status(200, response)}"
+
+
+def verify_factor(world: World, name: str, device: str = DEFAULT_DEVICE) -> None:
+    expect_ok(enroll(world, name, device=device), f"{name} enrolling a factor")
+    expect_ok(create_challenge(world, name, device=device), f"{name} creating a challenge")
+    expect_ok(verify_code(world, name, code_at(factor_of(world, name)["secret"]), device), f"{name} verifying")
+
+
+def factors_listed(world: World, name: str) -> list[dict[str, Any]]:
+    response = world.client.request("GET", "/user", token=world.actor(name).access_token())
+    assert response.status_code == 200, f"GET /user answered {response.status_code}"
+    return json_body(response).get("factors") or []
+
+
+def amr_methods(world: World) -> list[str]:
+    return [entry.get("method") for entry in last_claims(world).get("amr", [])]
+
+
+# --- given -------------------------------------------------------------------------------------------
+
+
+@given(parsers.re(r'"(?P<name>[^"]+)"' + ON_DEVICE + r" has enrolled a TOTP factor"))
+def has_enrolled(world: World, name: str, device: str | None) -> None:
+    expect_ok(enroll(world, name, device=device or DEFAULT_DEVICE), f"{name} enrolling a factor")
+
+
+@given(phrase('"{name}" has enrolled a TOTP factor named "{friendly_name}"'))
+def has_enrolled_named(world: World, name: str, friendly_name: str) -> None:
+    expect_ok(enroll(world, name, friendly_name), f"{name} enrolling a factor")
+
+
+@given(parsers.re(r'"(?P<name>[^"]+)"' + ON_DEVICE + r" has created a challenge for their factor"))
+def has_challenged(world: World, name: str, device: str | None) -> None:
+    expect_ok(create_challenge(world, name, device=device or DEFAULT_DEVICE), f"{name} creating a challenge")
+
+
+@given(phrase('"{name}" has verified the challenge'))
+def has_verified_challenge(world: World, name: str) -> None:
+    expect_ok(verify_code(world, name, code_at(factor_of(world, name)["secret"])), f"{name} verifying")
+
+
+@given(phrase('"{name}" has verified a TOTP factor'))
+def has_verified_factor(world: World, name: str) -> None:
+    verify_factor(world, name)
+
+
+@given(phrase('"{name}" has signed in again with their password'))
+def signed_in_again(world: World, name: str) -> None:
+    expect_ok(sign_in(world, world.actor(name)), f"{name} signing in again")
+
+
+@given(phrase("the target's MFA challenges expire within {seconds:d} seconds"), converters={"seconds": int})
+def challenges_expire_soon(world: World, seconds: int) -> None:
+    ttl = world.target.mfa_challenge_ttl
+    if ttl is None:
+        pytest.skip("not applicable: the target file gives no [mfa] challenge_ttl, so the suite cannot wait it out")
+    if ttl > seconds:
+        pytest.skip(f"not applicable: challenges live {ttl} s, longer than the {seconds} s the suite waits")
+
+
+# --- when --------------------------------------------------------------------------------------------
+
+
+@when(phrase('"{name}" enrolls a TOTP factor named "{friendly_name}"'))
+def enrolls_named(world: World, name: str, friendly_name: str) -> None:
+    enroll(world, name, friendly_name)
+
+
+@when(phrase('"{name}" creates a challenge for the factor of "{owner}"'))
+def challenges_other(world: World, name: str, owner: str) -> None:
+    create_challenge(world, name, owner)
+
+
+@when(parsers.re(r'"(?P<name>[^"]+)"' + ON_DEVICE + r" verifies the challenge with the current code"))
+def verifies_current(world: World, name: str, device: str | None) -> None:
+    verify_code(world, name, code_at(factor_of(world, name)["secret"]), device or DEFAULT_DEVICE)
+
+
+@when(phrase('"{name}" verifies the challenge with a wrong code'))
+def verifies_wrong(world: World, name: str) -> None:
+    verify_code(world, name, wrong_code(factor_of(world, name)["secret"]))
+
+
+@when(phrase('"{name}" verifies the challenge with the code of the next time step'))
+def verifies_next_step(world: World, name: str) -> None:
+    verify_code(world, name, code_at(factor_of(world, name)["secret"], 1))
+
+
+@when(phrase('"{name}" verifies the challenge without a code'))
+def verifies_without_code(world: World, name: str) -> None:
+    world.record(verify(world, name, {"challenge_id": challenge_of(world, name)["id"]}))
+
+
+@when(phrase('"{name}" verifies the challenge of "{owner}" with its current code'))
+def verifies_other(world: World, name: str, owner: str) -> None:
+    body = {"challenge_id": challenge_of(world, owner)["id"], "code": code_at(factor_of(world, owner)["secret"])}
+    world.record(verify(world, name, body, owner=owner))
+
+
+@when(phrase('"{name}" verifies a new challenge with the current code'))
+def verifies_new_challenge(world: World, name: str) -> None:
+    verify_on_new_challenge(world, name, code_at(factor_of(world, name)["secret"]))
+
+
+@when(phrase('"{name}" verifies a new challenge with the code they used last'))
+def replays_code(world: World, name: str) -> None:
+    verify_on_new_challenge(world, name, world.remembered[f"used_code:{name}"])
+
+
+@when(
+    phrase('"{name}" verifies the challenge {count:d} times in parallel with the current code'),
+    converters={"count": int},
+)
+def verifies_in_parallel(world: World, name: str, count: int) -> None:
+    code = code_at(factor_of(world, name)["secret"])
+    body = {"challenge_id": challenge_of(world, name)["id"], "code": code}
+    world.parallel_responses = run_together([lambda: verify(world, name, body)] * count)
+    for response in world.parallel_responses:
+        adopt_verified(world, name, response, code, DEFAULT_DEVICE)
+
+
+@when(phrase('"{name}" enters wrong codes until refused, at most {count:d} times'), converters={"count": int})
+def guesses_codes(world: World, name: str, count: int) -> None:
+    secret, attempts = factor_of(world, name)["secret"], []
+    for attempt in range(count):
+        body = {"challenge_id": challenge_of(world, name)["id"], "code": wrong_code(secret, attempt)}
+        response = verify(world, name, body)
+        if response.status_code == 422 and error_code(response) == "mfa_challenge_expired":
+            expect_ok(create_challenge(world, name), f"{name} replacing an expired challenge")
+            continue
+        attempts.append(world.record(response))
+        if response.status_code != 422:
+            break
+    world.remembered["attempts"] = attempts
+
+
+@when("the challenge's lifetime has passed")
+def challenge_lifetime_passes(world: World) -> None:
+    ttl = world.target.mfa_challenge_ttl
+    assert ttl is not None, "the scenario must first check that the target gives its challenge lifetime"
+    started = max(value["started"] for key, value in world.remembered.items() if key.startswith("challenge:"))
+    time.sleep(max(0.0, started + ttl + 1.0 - time.time()))
+
+
+@when(phrase('"{name}" unenrolls their factor'))
+def unenrolls(world: World, name: str) -> None:
+    factor_id = factor_of(world, name)["id"]
+    world.record(world.client.request("DELETE", f"/factors/{factor_id}", token=world.actor(name).access_token()))
+
+
+@when(phrase('"{name}" refreshes with the refresh token they had before the verification'))
+def refreshes_with_aal1_token(world: World, name: str) -> None:
+    world.record(refresh(world, world.remembered[f"aal1_refresh_token:{name}"]))
+
+
+# --- then --------------------------------------------------------------------------------------------
+
+
+@then(phrase('the request is refused with {status:d} "{code}" or "{other}"'), converters={"status": int})
+def refused_with_either(world: World, status: int, code: str, other: str) -> None:
+    assert_refused(world.last(), status, code, other)
+
+
+@then(phrase('the access token\'s amr methods include "{method}"'))
+def amr_includes(world: World, method: str) -> None:
+    assert method in amr_methods(world), f"amr methods are {amr_methods(world)}, without {method!r}"
+
+
+@then(phrase('the access token\'s amr methods do not include "{method}"'))
+def amr_excludes(world: World, method: str) -> None:
+    assert method not in amr_methods(world), f"amr methods are {amr_methods(world)}, still with {method!r}"
+
+
+@then(phrase('"{name}"\'s user lists their factor as "{status}"'))
+def factor_listed(world: World, name: str, status: str) -> None:
+    factor_id = factor_of(world, name)["id"]
+    listed = {factor.get("id"): factor for factor in factors_listed(world, name)}
+    assert factor_id in listed, f"GET /user does not list the factor {factor_id}"
+    assert listed[factor_id].get("factor_type") == "totp", f"the factor is listed as {listed[factor_id]}"
+    assert listed[factor_id].get("status") == status, f"the factor's status is {listed[factor_id].get('status')!r}"
+
+
+@then(phrase('"{name}"\'s user lists no factors'))
+def no_factors_listed(world: World, name: str) -> None:
+    listed = factors_listed(world, name)
+    assert not listed, f"GET /user still lists the factors {[factor.get('id') for factor in listed]}"
+
+
+@then(phrase('the response names the factor of "{name}"'))
+def response_names_factor(world: World, name: str) -> None:
+    actual = json_body(world.last()).get("id")
+    assert actual == factor_of(world, name)["id"], f"the response names {actual!r}, not the factor"
+
+
+@then(phrase('the response describes a TOTP factor named "{friendly_name}" that an authenticator app can use'))
+def enrollment_usable(world: World, friendly_name: str) -> None:
+    body = json_body(world.last())
+    assert isinstance(body.get("id"), str) and body["id"], f"the factor id is {body.get('id')!r}"
+    assert body.get("type") == "totp", f"type is {body.get('type')!r}"
+    assert body.get("friendly_name") == friendly_name, f"friendly_name is {body.get('friendly_name')!r}"
+    details = body.get("totp")
+    assert isinstance(details, dict), f"totp is {details!r}"
+    assert_usable_secret(details.get("secret"), details.get("uri"))
+    assert_svg_markup(details.get("qr_code"))
+
+
+def assert_usable_secret(secret: Any, uri: Any) -> None:
+    assert isinstance(secret, str) and BASE32.fullmatch(secret), f"the secret {secret!r} is not base32"
+    bits = len(secret.rstrip("=")) * 5
+    assert bits >= MIN_SECRET_BITS, f"the secret has {bits} bits, fewer than RFC 4226's {MIN_SECRET_BITS}"
+    assert isinstance(uri, str) and uri.startswith("otpauth://totp/"), f"the uri {uri!r} is not an otpauth TOTP URI"
+    parsed = pyotp.parse_uri(uri)
+    assert isinstance(parsed, pyotp.TOTP) and parsed.secret == secret, "the uri does not carry the secret"
+
+
+def assert_svg_markup(qr_code: Any) -> None:
+    """The clients show `data:image/svg+xml;utf-8,` + qr_code: it must be SVG markup, and a `#` would end
+    the data URI early."""
+    assert isinstance(qr_code, str) and "<svg" in qr_code, f"qr_code is not SVG markup: {str(qr_code)[:80]!r}"
+    assert not qr_code.startswith("data:"), f"qr_code is already a data URI; clients prefix {SVG_DATA_PREFIX!r}"
+    assert "#" not in qr_code, "qr_code contains '#', which ends the data URI the clients build"
+
+
+@then(phrase('every earlier attempt was refused with {status:d} "{code}"'), converters={"status": int})
+def earlier_attempts_refused(world: World, status: int, code: str) -> None:
+    for response in world.remembered["attempts"][:-1]:
+        assert_refused(response, status, code)

@@ -1,25 +1,317 @@
-"""/factors: multi-factor enrollment. Anonymous callers are refused first, with a code; this server
-offers no factor type yet, so permanent users learn that TOTP enrollment is not enabled."""
+"""/factors: TOTP factors of permanent users (anonymous callers are refused first, with a code).
+
+POST /factors enrolls an unverified factor; POST /factors/{id}/challenge opens a short-lived challenge;
+POST /factors/{id}/verify checks a code against it and raises the caller's own session to aal2 (same
+session id, new refresh token), ending the user's aal1 sessions; DELETE /factors/{id} unenrolls and
+lowers the sessions that relied on TOTP back to aal1. A challenge and a code's time step are each used
+at most once (compare-and-set), and failed codes are counted per factor."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import RowMapping, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from guestpass.reference.auth import authenticate, refuse_anonymous
+from guestpass.reference import totp
+from guestpass.reference.auth import Caller, authenticate, refuse_anonymous
+from guestpass.reference.body import field, json_object
+from guestpass.reference.clock import as_utc, utcnow
+from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.runtime import runtime
+from guestpass.reference.ratelimit import client_key, consume, hits
+from guestpass.reference.runtime import Runtime, runtime
+from guestpass.reference.sessions import Grant, get_session, issue_refresh_token, session_json
+from guestpass.reference.storage.schema import mfa_challenges, mfa_factors, refresh_tokens
+from guestpass.reference.storage.schema import sessions as sessions_table
+from guestpass.reference.users import get_user
+
+TOTP = "totp"
+AAL1, AAL2 = "aal1", "aal2"
+UNVERIFIED, VERIFIED = "unverified", "verified"
+VERIFY_BUCKET = "mfa_verify"
+MAX_NAME_LENGTH = 255
+NOT_ENABLED = {"phone": ErrorCode.mfa_phone_enroll_not_enabled, "webauthn": ErrorCode.mfa_webauthn_enroll_not_enabled}
 
 
-async def factors(request: Request) -> JSONResponse:
+# --- who is asking, and for which factor ---------------------------------------------------------------
+
+
+async def permanent_caller(request: Request, conn: AsyncConnection) -> Caller:
+    caller = await authenticate(request, conn)
+    refuse_anonymous(caller)
+    return caller
+
+
+async def permanent_caller_and_body(request: Request) -> tuple[Caller, dict[str, Any]]:
+    """The caller, then the request body (read only once the caller is known, outside any transaction)."""
     async with runtime(request).db.transaction() as conn:
-        refuse_anonymous(await authenticate(request, conn))
-    raise ApiError(ErrorCode.mfa_totp_enroll_not_enabled)
+        caller = await permanent_caller(request, conn)
+    return caller, await json_object(request)
+
+
+async def owned_factor(request: Request, conn: AsyncConnection, caller: Caller) -> RowMapping:
+    """The factor named in the path, if it is the caller's; an ill-formed id is as unknown as another's."""
+    try:
+        factor_id = uuid.UUID(request.path_params["factor_id"])
+    except ValueError:
+        raise ApiError(ErrorCode.mfa_factor_not_found) from None
+    statement = select(mfa_factors).where(mfa_factors.c.id == factor_id, mfa_factors.c.user_id == caller.user["id"])
+    factor = (await conn.execute(statement)).mappings().first()
+    if factor is None:
+        raise ApiError(ErrorCode.mfa_factor_not_found)
+    return factor
+
+
+async def factors_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:
+    return list((await conn.execute(select(mfa_factors).where(mfa_factors.c.user_id == user_id))).mappings().all())
+
+
+# --- POST /factors -------------------------------------------------------------------------------------
+
+
+def check_factor_type(factor_type: str | None) -> None:
+    if factor_type in NOT_ENABLED:
+        raise ApiError(NOT_ENABLED[factor_type])
+    if factor_type != TOTP:
+        raise ApiError(ErrorCode.validation_failed, "factor_type needs to be totp, phone, or webauthn")
+
+
+async def check_enrollment(conn: AsyncConnection, caller: Caller, friendly_name: str) -> None:
+    factors = await factors_of(conn, caller.user["id"])
+    if any(factor["friendly_name"] == friendly_name for factor in factors):
+        raise ApiError(
+            ErrorCode.mfa_factor_name_conflict, f"A factor with the friendly name {friendly_name!r} already exists"
+        )
+    if any(factor["status"] == VERIFIED for factor in factors) and caller.session["aal"] != AAL2:
+        raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to enroll a new factor")
+
+
+async def insert_factor(conn: AsyncConnection, user_id: uuid.UUID, friendly_name: str, secret: str) -> uuid.UUID:
+    factor_id, now = uuid.uuid4(), utcnow()
+    values = {"id": factor_id, "user_id": user_id, "friendly_name": friendly_name, "factor_type": TOTP}
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(mfa_factors).values(**values, status=UNVERIFIED, secret=secret, created_at=now, updated_at=now)
+            )
+    except IntegrityError:
+        raise ApiError(ErrorCode.mfa_factor_name_conflict) from None
+    return factor_id
+
+
+def short_text(body: dict[str, Any], name: str) -> str:
+    value = field(body, name, str) or ""
+    if len(value) > MAX_NAME_LENGTH or "\x00" in value:
+        raise ApiError(ErrorCode.validation_failed, f"{name} must be at most {MAX_NAME_LENGTH} characters of text")
+    return value
+
+
+def totp_details(config: Config, user: RowMapping, secret: str, issuer: str) -> dict[str, str]:
+    uri = totp.provisioning_uri(secret, user["email"] or str(user["id"]), issuer or urlparse(config.site_url).netloc)
+    try:
+        return {"qr_code": totp.qr_code_svg(uri), "secret": secret, "uri": uri}
+    except ValueError:
+        raise ApiError(ErrorCode.validation_failed, "The issuer and account name do not fit in a QR code") from None
+
+
+async def enroll(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    caller, body = await permanent_caller_and_body(request)
+    check_factor_type(field(body, "factor_type", str))
+    friendly_name, secret = short_text(body, "friendly_name"), totp.new_secret()
+    details = totp_details(rt.config, caller.user, secret, short_text(body, "issuer"))
+    async with rt.db.transaction() as conn:
+        caller = await permanent_caller(request, conn)
+        await check_enrollment(conn, caller, friendly_name)
+        factor_id = await insert_factor(conn, caller.user["id"], friendly_name, secret)
+    return JSONResponse({"id": str(factor_id), "type": TOTP, "friendly_name": friendly_name, "totp": details})
+
+
+# --- POST /factors/{id}/challenge ----------------------------------------------------------------------
+
+
+async def challenge(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    challenge_id, now = uuid.uuid4(), utcnow()
+    expires_at = now + timedelta(seconds=rt.config.mfa_challenge_ttl)
+    async with rt.db.transaction() as conn:
+        factor = await owned_factor(request, conn, await permanent_caller(request, conn))
+        await conn.execute(
+            delete(mfa_challenges).where(mfa_challenges.c.factor_id == factor["id"], mfa_challenges.c.expires_at <= now)
+        )
+        await conn.execute(
+            insert(mfa_challenges).values(
+                id=challenge_id,
+                factor_id=factor["id"],
+                created_at=now,
+                expires_at=expires_at,
+                verified_at=None,
+                ip=client_key(request, rt.config.rate_limit_header)[:64],
+            )
+        )
+    expires = int(expires_at.timestamp())
+    return JSONResponse({"id": str(challenge_id), "type": factor["factor_type"], "expires_at": expires})
+
+
+# --- POST /factors/{id}/verify -------------------------------------------------------------------------
+
+
+def verify_params(body: dict[str, Any]) -> tuple[uuid.UUID, str]:
+    raw_id, code = field(body, "challenge_id", str), field(body, "code", str)
+    if not raw_id or not code:
+        raise ApiError(ErrorCode.validation_failed, "A verification needs a challenge_id and a non-empty code")
+    try:
+        return uuid.UUID(raw_id), code
+    except ValueError:
+        raise ApiError(ErrorCode.validation_failed, "challenge_id must be a UUID") from None
+
+
+async def refuse_when_locked(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+    """429 once the factor has had its allowance of failed codes in this window, whatever the next code."""
+    failures = await hits(conn, VERIFY_BUCKET, str(factor_id), window_seconds=config.rate_limit_window_seconds)
+    if failures >= config.mfa_verify_attempts_per_window:
+        raise ApiError(ErrorCode.over_request_rate_limit, "Too many failed MFA verifications, try again later")
+
+
+async def count_failure(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+    await consume(
+        conn,
+        VERIFY_BUCKET,
+        str(factor_id),
+        limit=config.mfa_verify_attempts_per_window,
+        window_seconds=config.rate_limit_window_seconds,
+    )
+
+
+async def open_challenge(conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID) -> RowMapping:
+    statement = select(mfa_challenges).where(
+        mfa_challenges.c.id == challenge_id, mfa_challenges.c.factor_id == factor["id"]
+    )
+    found = (await conn.execute(statement)).mappings().first()
+    if found is None:
+        raise ApiError(ErrorCode.mfa_factor_not_found, "No challenge with this ID for this factor", status=422)
+    if found["verified_at"] is not None:
+        raise ApiError(ErrorCode.mfa_ip_address_mismatch)
+    if as_utc(found["expires_at"]) <= utcnow():
+        raise ApiError(ErrorCode.mfa_challenge_expired)
+    return found
+
+
+async def use_challenge_and_step(
+    conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID, step: int, now: datetime
+) -> None:
+    """Marks the challenge verified and the code's time step used, each only if nobody did first."""
+    unused_challenge = (mfa_challenges.c.id == challenge_id, mfa_challenges.c.verified_at.is_(None))
+    if (await conn.execute(update(mfa_challenges).where(*unused_challenge).values(verified_at=now))).rowcount != 1:
+        raise ApiError(ErrorCode.mfa_ip_address_mismatch)
+    fresh_step = or_(mfa_factors.c.last_used_step.is_(None), mfa_factors.c.last_used_step < step)
+    statement = (
+        update(mfa_factors)
+        .where(mfa_factors.c.id == factor["id"], fresh_step)
+        .values(last_used_step=step, status=VERIFIED, updated_at=now)
+    )
+    if (await conn.execute(statement)).rowcount != 1:
+        raise ApiError(ErrorCode.mfa_verification_failed, "This code was already used, wait for the next one")
+
+
+async def raise_to_aal2(conn: AsyncConnection, session: RowMapping, now: datetime) -> RowMapping:
+    """The same session at aal2, with totp as its most recent authentication method."""
+    amr = [{"method": TOTP, "timestamp": int(now.timestamp())}, *(e for e in session["amr"] if e["method"] != TOTP)]
+    await conn.execute(update(sessions_table).where(sessions_table.c.id == session["id"]).values(aal=AAL2, amr=amr))
+    return await get_session(conn, session["id"])  # type: ignore[return-value]
+
+
+async def end_weaker_sessions(conn: AsyncConnection, user_id: uuid.UUID, current: uuid.UUID) -> None:
+    await conn.execute(
+        delete(sessions_table).where(
+            sessions_table.c.user_id == user_id, sessions_table.c.id != current, sessions_table.c.aal != AAL2
+        )
+    )
+
+
+async def reissue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID) -> str:
+    """The session's aal1 refresh tokens die: only the client that answered the challenge continues at aal2."""
+    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.session_id == session_id))
+    return await issue_refresh_token(conn, session_id, None)
+
+
+async def drop_other_unverified_factors(conn: AsyncConnection, factor: RowMapping) -> None:
+    await conn.execute(
+        delete(mfa_factors).where(
+            mfa_factors.c.user_id == factor["user_id"],
+            mfa_factors.c.id != factor["id"],
+            mfa_factors.c.status == UNVERIFIED,
+            mfa_factors.c.factor_type == factor["factor_type"],
+        )
+    )
+
+
+async def verified_session(
+    conn: AsyncConnection, rt: Runtime, caller: Caller, factor: RowMapping, challenge_id: uuid.UUID, step: int
+) -> dict[str, Any]:
+    now = utcnow()
+    await use_challenge_and_step(conn, factor, challenge_id, step, now)
+    session = await raise_to_aal2(conn, caller.session, now)
+    await end_weaker_sessions(conn, caller.user["id"], session["id"])
+    await drop_other_unverified_factors(conn, factor)
+    raw = await reissue_refresh_token(conn, session["id"])
+    user = await get_user(conn, caller.user["id"])
+    return await session_json(conn, rt, Grant(user, session, raw))  # type: ignore[arg-type]
+
+
+async def verify(request: Request) -> JSONResponse:
+    rt = runtime(request)
+    challenge_id, code = verify_params((await permanent_caller_and_body(request))[1])
+    async with rt.db.transaction() as conn:
+        caller = await permanent_caller(request, conn)
+        factor = await owned_factor(request, conn, caller)
+        await refuse_when_locked(conn, rt.config, factor["id"])
+        await open_challenge(conn, factor, challenge_id)
+        step = totp.matching_step(factor["secret"], code)
+        if step is None:
+            await count_failure(conn, rt.config, factor["id"])  # committed with this transaction
+        else:
+            payload = await verified_session(conn, rt, caller, factor, challenge_id, step)
+    if step is None:
+        raise ApiError(ErrorCode.mfa_verification_failed)
+    return JSONResponse(payload)
+
+
+# --- DELETE /factors/{id} ------------------------------------------------------------------------------
+
+
+async def lower_sessions_to_aal1(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    """Every aal2 session of the user, not only those the removed factor raised (sessions do not record
+    which factor raised them): the safe side."""
+    statement = select(sessions_table).where(sessions_table.c.user_id == user_id, sessions_table.c.aal == AAL2)
+    for session in (await conn.execute(statement)).mappings().all():
+        amr = [entry for entry in session["amr"] if entry["method"] != TOTP]
+        await conn.execute(update(sessions_table).where(sessions_table.c.id == session["id"]).values(aal=AAL1, amr=amr))
+
+
+async def unenroll(request: Request) -> JSONResponse:
+    async with runtime(request).db.transaction() as conn:
+        caller = await permanent_caller(request, conn)
+        factor = await owned_factor(request, conn, caller)
+        if factor["status"] == VERIFIED and caller.session["aal"] != AAL2:
+            raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to unenroll verified factor", status=422)
+        await conn.execute(delete(mfa_factors).where(mfa_factors.c.id == factor["id"]))
+        if factor["status"] == VERIFIED:
+            await lower_sessions_to_aal1(conn, caller.user["id"])
+    return JSONResponse({"id": str(factor["id"])})
 
 
 routes = [
-    Route("/factors", factors, methods=["POST"]),
-    Route("/factors/{factor_id}", factors, methods=["DELETE"]),
-    Route("/factors/{factor_id}/{action:str}", factors, methods=["POST"]),
+    Route("/factors", enroll, methods=["POST"]),
+    Route("/factors/{factor_id}", unenroll, methods=["DELETE"]),
+    Route("/factors/{factor_id}/challenge", challenge, methods=["POST"]),
+    Route("/factors/{factor_id}/verify", verify, methods=["POST"]),
 ]

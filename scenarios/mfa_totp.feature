@@ -1,0 +1,246 @@
+@mfa-totp
+Feature: TOTP second factor
+  A permanent user enrolls an authenticator app (POST /factors), and raises a session to aal2 by
+  answering a challenge with a code (POST /factors/{id}/challenge, then /verify). The verification
+  upgrades the caller's own session and ends the user's weaker sessions. Challenges and codes are
+  single use, failed codes are limited, and a verified factor can only be removed at aal2. The
+  suite computes codes from the secret the enrollment returns, as an authenticator app would.
+
+  @MFA-001 @must
+  Scenario: Verifying a challenge raises the same session to aal2
+    POST /factors/{id}/verify with a correct code MUST answer a session for the SAME session_id with
+    `aal: aal2`, `totp` among the amr methods and a new refresh token; refreshing it MUST keep aal2.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    When "Dana" verifies the challenge with the current code
+    Then the response status is 200
+    And the response is a session
+    And the access token claim "aal" is "aal2"
+    And the access token's amr methods include "totp"
+    And the new access token has the same session_id as the previous one
+    And the new refresh token differs from the previous one
+    When "Dana" refreshes their session
+    Then the response status is 200
+    And the access token claim "aal" is "aal2"
+    And the access token's amr methods include "totp"
+    And the new access token has the same session_id as the previous one
+
+  @MFA-002 @must
+  Scenario: A later password sign-in is aal1 and the user lists the verified factor
+    After a factor is verified, a password sign-in MUST still be aal1 (the second factor is asked for
+    separately), and GET /user MUST list the factor with status `verified`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    When "Dana" signs in with their password
+    Then the response status is 200
+    And the access token claim "aal" is "aal1"
+    And "Dana"'s user lists their factor as "verified"
+
+  @MFA-003 @must
+  Scenario: Enrollment returns what an authenticator app needs
+    POST /factors {factor_type: totp, friendly_name} MUST answer 200 with the factor's id, `type:
+    totp`, the friendly name, and `totp` holding a base32 secret of at least 128 bits (RFC 4226), an
+    otpauth URI carrying that secret, and the QR code as SVG markup (clients prefix `data:image/svg+xml;utf-8,`);
+    the factor MUST then be listed as unverified.
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" enrolls a TOTP factor named "phone"
+    Then the response status is 200
+    And the response describes a TOTP factor named "phone" that an authenticator app can use
+    And "Dana"'s user lists their factor as "unverified"
+
+  @MFA-004 @must
+  Scenario: Verifying ends the user's other aal1 sessions
+    A successful verification MUST end the user's other sessions that are still aal1: their access
+    and refresh tokens MUST be refused afterwards.
+
+    Given a registered user "Dana" who is signed in on "laptop" and on "phone"
+    And "Dana" on "laptop" has enrolled a TOTP factor
+    And "Dana" on "laptop" has created a challenge for their factor
+    When "Dana" on "laptop" verifies the challenge with the current code
+    Then the response status is 200
+    And "Dana"'s access token on "phone" is refused with 403 "session_not_found"
+    And "Dana"'s refresh token on "phone" is refused with 400 "refresh_token_not_found" or "refresh_token_already_used"
+    And "Dana"'s access token on "laptop" works
+
+  @MFA-005 @must
+  Scenario: Nobody can challenge another user's factor
+    POST /factors/{id}/challenge naming another user's factor MUST answer 404 `mfa_factor_not_found`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And a registered user "Eve" who has signed in
+    When "Eve" creates a challenge for the factor of "Dana"
+    Then the request is refused with 404 "mfa_factor_not_found"
+
+  @MFA-006 @must
+  Scenario: Nobody can verify another user's factor, even with a correct code
+    POST /factors/{id}/verify naming another user's factor and challenge MUST answer 404
+    `mfa_factor_not_found`, even with a correct code, and MUST NOT raise the caller's session.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    And a registered user "Eve" who has signed in
+    When "Eve" verifies the challenge of "Dana" with its current code
+    Then the request is refused with 404 "mfa_factor_not_found"
+    When "Eve" refreshes their session
+    Then the access token claim "aal" is "aal1"
+
+  @MFA-007 @must
+  Scenario: A wrong code is refused
+    Verifying with a code the factor's secret does not produce MUST answer 422
+    `mfa_verification_failed` and leave the session at aal1.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    When "Dana" verifies the challenge with a wrong code
+    Then the request is refused with 422 "mfa_verification_failed"
+    When "Dana" refreshes their session
+    Then the access token claim "aal" is "aal1"
+
+  @MFA-008 @must
+  Scenario: An expired challenge is refused
+    Verifying a challenge after its lifetime MUST answer 422 `mfa_challenge_expired`, even with a
+    correct code.
+
+    Given the target's MFA challenges expire within 30 seconds
+    And a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    When the challenge's lifetime has passed
+    And "Dana" verifies the challenge with the current code
+    Then the request is refused with 422 "mfa_challenge_expired"
+
+  @MFA-009 @must
+  Scenario: A challenge verifies only once
+    A challenge that was verified MUST be refused when verified again, even with the next valid code,
+    with GoTrue's 422 `mfa_ip_address_mismatch`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    And "Dana" has verified the challenge
+    When "Dana" verifies the challenge with the code of the next time step
+    Then the request is refused with 422 "mfa_ip_address_mismatch"
+
+  @MFA-010 @must
+  Scenario: A code cannot be replayed on a new challenge
+    A code that was accepted MUST NOT be accepted again (RFC 6238 §5.2), not even for a new
+    challenge: the second use MUST answer 422 `mfa_verification_failed`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    When "Dana" verifies a new challenge with the code they used last
+    Then the request is refused with 422 "mfa_verification_failed"
+
+  @MFA-011 @must
+  Scenario: Guessing codes is stopped, and then even the right code is refused
+    Repeated wrong codes for one factor MUST be stopped with 429 `over_request_rate_limit` within 20
+    attempts, and while the limit lasts a correct code MUST be refused the same way.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    When "Dana" enters wrong codes until refused, at most 20 times
+    Then the request is refused with 429 "over_request_rate_limit"
+    And every earlier attempt was refused with 422 "mfa_verification_failed"
+    When "Dana" verifies a new challenge with the current code
+    Then the request is refused with 429 "over_request_rate_limit"
+
+  @MFA-012 @must
+  Scenario: A verified factor cannot be removed from an aal1 session
+    DELETE /factors/{id} of a verified factor from an aal1 session MUST answer 422 `insufficient_aal`
+    and keep the factor.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    And "Dana" has signed in again with their password
+    When "Dana" unenrolls their factor
+    Then the request is refused with 422 "insufficient_aal"
+    And "Dana"'s user lists their factor as "verified"
+
+  @MFA-013 @must
+  Scenario: A verified factor is removed from an aal2 session, which falls back to aal1
+    DELETE /factors/{id} from an aal2 session MUST answer 200 with the factor's id and remove it;
+    sessions raised by it MUST then refresh as aal1 without `totp` in their amr.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    When "Dana" unenrolls their factor
+    Then the response status is 200
+    And the response names the factor of "Dana"
+    And "Dana"'s user lists no factors
+    When "Dana" refreshes their session
+    Then the response status is 200
+    And the access token claim "aal" is "aal1"
+    And the access token's amr methods do not include "totp"
+
+  @MFA-014 @must
+  Scenario: A second factor cannot be enrolled from an aal1 session
+    POST /factors by a user who has a verified factor, from an aal1 session, MUST answer 403
+    `insufficient_aal`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    And "Dana" has signed in again with their password
+    When "Dana" enrolls a TOTP factor named "backup"
+    Then the request is refused with 403 "insufficient_aal"
+
+  @MFA-015 @must
+  Scenario: Parallel verifications of one challenge succeed once
+    10 verifications of the same challenge with a correct code at the same moment MUST produce
+    exactly one session; the others MUST answer 422 `mfa_ip_address_mismatch`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    When "Dana" verifies the challenge 10 times in parallel with the current code
+    Then exactly 1 parallel response has status 200
+    And every other parallel response is refused with 422 "mfa_ip_address_mismatch"
+
+  @MFA-016 @must
+  Scenario: Friendly names are unique per user
+    Enrolling a second factor with a friendly name the user already uses MUST answer 422
+    `mfa_factor_name_conflict`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor named "phone"
+    When "Dana" enrolls a TOTP factor named "phone"
+    Then the request is refused with 422 "mfa_factor_name_conflict"
+
+  @MFA-017 @must
+  Scenario: The refresh token from before the verification stops working
+    After a verification, the refresh token the session had at aal1 MUST be refused, so that only
+    the client that answered the challenge continues the aal2 session.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    When "Dana" refreshes with the refresh token they had before the verification
+    Then the request is refused with 400 "refresh_token_not_found" or "refresh_token_already_used"
+
+  @MFA-018 @must
+  Scenario: An ill-formed factor id is an unknown factor
+    A factor id that is not a UUID MUST answer 404 `mfa_factor_not_found`, never a server error.
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" sends "POST /factors/not-a-factor/challenge" with JSON
+      """
+      {}
+      """
+    Then the request is refused with 404 "mfa_factor_not_found"
+
+  @MFA-019 @must
+  Scenario: A verification without a code is refused as invalid
+    POST /factors/{id}/verify without `code` MUST answer 400 `validation_failed`, never a server
+    error.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And "Dana" has created a challenge for their factor
+    When "Dana" verifies the challenge without a code
+    Then the request is refused with 400 "validation_failed"
