@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,13 @@ def _check_parser(sub: argparse._SubParsersAction) -> None:
         help="run only this capability's scenarios (repeatable)",
     )
     check.add_argument("--workers", type=int, default=0, help="run scenarios in N processes (pytest-xdist)")
+    check.add_argument(
+        "--expected-failures", type=Path, help="TOML file of scenarios the target is known to fail, with reasons"
+    )
+    check.add_argument("--strict", action="store_true", help="SHOULD-level failures fail the run instead of warning")
+    check.add_argument(
+        "--html", type=Path, help="write the HTML report here (default: report.html next to the results file)"
+    )
     check.add_argument("pytest_args", nargs="*", help="further pytest arguments, after --")
 
 
@@ -61,11 +69,14 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         ("--guestpass-target", args.target),
         ("--guestpass-database-url", args.database_url),
         ("--junit-xml", args.junit),
+        ("--guestpass-expected-failures", args.expected_failures),
     ):
         if value:
             argv += [option, str(value)]
     argv += [f"--guestpass-id={scenario_id}" for scenario_id in args.ids]
     argv += [f"--guestpass-capability={capability}" for capability in args.capabilities]
+    if args.strict:
+        argv.append("--guestpass-strict")
     if args.workers:
         argv += ["-n", str(args.workers)]
     return argv + list(args.pytest_args)
@@ -92,6 +103,8 @@ def check(args: argparse.Namespace) -> int:
         print(f"guestpass: the target {base_url} is unreachable: {problem}", file=sys.stderr)
         return EXIT_USAGE
     code = pytest.main(pytest_arguments(args))
+    if args.results.exists():
+        write_report(args.results, args.html or args.results.with_name("report.html"))
     if code == pytest.ExitCode.OK:
         return EXIT_OK
     if code == pytest.ExitCode.TESTS_FAILED:
@@ -99,6 +112,89 @@ def check(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("guestpass: no scenario matched the selection", file=sys.stderr)
     return EXIT_USAGE
+
+
+def write_report(results: Path, html: Path) -> None:
+    from guestpass.reports.html import render_report
+
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(render_report(json.loads(results.read_text())))
+    print(f"guestpass: results in {results}, report in {html}")
+
+
+def report(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="guestpass report", description="Render a results file as an HTML report.")
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--html", type=Path, help="default: the results file with .html")
+    args = parser.parse_args(argv)
+    write_report(args.results, args.html or args.results.with_suffix(".html"))
+    return EXIT_OK
+
+
+def compare(argv: Sequence[str]) -> int:
+    from guestpass.reports.compare import compare_html, compare_markdown
+
+    parser = argparse.ArgumentParser(
+        prog="guestpass compare",
+        description="Several implementations side by side. Markdown goes to standard output unless --markdown "
+        "or --html names a file.",
+    )
+    parser.add_argument("results", type=Path, nargs="+", help="results files of `guestpass check`")
+    parser.add_argument("--html", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    parser.add_argument(
+        "--label", action="append", default=[], help="name of each implementation, in order (default: its target name)"
+    )
+    args = parser.parse_args(argv)
+    documents = [json.loads(path.read_text()) for path in args.results]
+    for document, label in zip(documents, args.label, strict=False):
+        document["target"]["name"] = label
+    if args.html:
+        args.html.write_text(compare_html(documents))
+    if args.markdown:
+        args.markdown.write_text(compare_markdown(documents))
+    if not (args.html or args.markdown):
+        print(compare_markdown(documents))
+    return EXIT_OK
+
+
+def spec(argv: Sequence[str]) -> int:
+    from guestpass.reports.spec import spec_html, spec_markdown
+
+    parser = argparse.ArgumentParser(
+        prog="guestpass spec",
+        description="The scenarios as a readable specification. Markdown goes to standard output unless "
+        "--markdown or --html names a file.",
+    )
+    parser.add_argument("--html", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args(argv)
+    if args.html:
+        args.html.write_text(spec_html())
+    if args.markdown:
+        args.markdown.write_text(spec_markdown())
+    if not (args.html or args.markdown):
+        print(spec_markdown())
+    return EXIT_OK
+
+
+def targets(argv: Sequence[str]) -> int:
+    from guestpass.conformance.target_template import target_template
+
+    parser = argparse.ArgumentParser(prog="guestpass targets", description="Target files.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    init = sub.add_parser("init", help="write a commented target file for a new server")
+    init.add_argument("file", type=Path, nargs="?", default=Path("target.toml"))
+    init.add_argument("--base-url")
+    init.add_argument("--name")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    args = parser.parse_args(argv)
+    if args.file.exists() and not args.force:
+        print(f"guestpass: {args.file} exists (--force overwrites it)", file=sys.stderr)
+        return EXIT_USAGE
+    args.file.write_text(target_template(args.base_url, args.name))
+    print(f"guestpass: wrote {args.file}; fill in the keys and delete the capabilities your server lacks")
+    return EXIT_OK
 
 
 def serve(argv: Sequence[str]) -> int:
@@ -157,7 +253,16 @@ def login(argv: Sequence[str]) -> int:
     return login_main(argv)
 
 
-COMMANDS = {"serve": serve, "migrate": migrate, "reap": reap, "login": login}
+COMMANDS = {
+    "serve": serve,
+    "migrate": migrate,
+    "reap": reap,
+    "login": login,
+    "report": report,
+    "compare": compare,
+    "spec": spec,
+    "targets": targets,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,12 +272,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="guestpass", description="Conformance suite and reference server for anonymous-first authentication."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{check,serve,migrate,reap,login}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(["check", *COMMANDS]) + "}")
     _check_parser(sub)
     sub.add_parser("serve", help="run the reference server (see `guestpass serve --help`)")
     sub.add_parser("migrate", help="apply the reference server's migrations")
     sub.add_parser("reap", help="delete idle anonymous users that own nothing")
     sub.add_parser("login", help="sign the CLI in through a browser (the reference CLI client)")
+    sub.add_parser("report", help="render a results file as an HTML report")
+    sub.add_parser("compare", help="several implementations' results side by side (HTML, Markdown)")
+    sub.add_parser("spec", help="the scenarios as a readable specification (HTML, Markdown)")
+    sub.add_parser("targets", help="`targets init`: write a commented target file for a new server")
     args = parser.parse_args(argv)
     return check(args)
 

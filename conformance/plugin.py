@@ -13,13 +13,15 @@ import pytest
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from guestpass.conformance.capabilities import CAPABILITIES, LEVELS
-from guestpass.conformance.results import ResultsRecorder
+from guestpass.conformance.expectations import Expectation, ExpectationsError, load_expectations
+from guestpass.conformance.results import OUTCOMES, ResultsRecorder, outcome_of
 from guestpass.conformance.scenario_info import ScenarioInfo
 from guestpass.conformance.transcript import Transcript
 from guestpass.scenarios import FEATURES_DIR, feature_files
 
 INFO = pytest.StashKey[ScenarioInfo]()
 RECORDER = pytest.StashKey[ResultsRecorder]()
+EXPECTATIONS = pytest.StashKey[dict[str, Expectation]]()
 TRANSCRIPT = pytest.StashKey[Transcript]()
 ID_TAG_IN_TEXT = re.compile(r"@([A-Z][A-Z0-9]*-[0-9]{3})\b")
 
@@ -33,6 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--guestpass-id", action="append", default=[], help="run only this scenario ID (repeatable)")
     group.addoption(
         "--guestpass-capability", action="append", default=[], help="run only scenarios of this capability (repeatable)"
+    )
+    group.addoption("--guestpass-expected-failures", help="TOML file of scenarios the target is known to fail")
+    group.addoption(
+        "--guestpass-strict", action="store_true", help="SHOULD-level failures fail the run instead of warning"
     )
 
 
@@ -54,7 +60,18 @@ def _info_from_item(item: pytest.Item) -> ScenarioInfo | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     results = config.getoption("guestpass_results", None)
-    config.stash[RECORDER] = ResultsRecorder(Path(results) if results else None)
+    expectations_file = config.getoption("guestpass_expected_failures", None)
+    recorder = ResultsRecorder(Path(results) if results else None, strict=config.getoption("guestpass_strict", False))
+    config.stash[RECORDER] = recorder
+    config.stash[EXPECTATIONS] = {}
+    if expectations_file:
+        recorder.expectations_file = Path(expectations_file)
+        try:
+            config.stash[EXPECTATIONS] = load_expectations(recorder.expectations_file)
+        except ExpectationsError as error:
+            raise pytest.UsageError(str(error)) from None
+        known = {tag for tag, meaning in scenario_tags().items() if meaning == "scenario ID"}
+        recorder.stale = sorted(set(config.stash[EXPECTATIONS]) - known)
     config.addinivalue_line("markers", "guestpass: a guestpass conformance scenario")
     for tag, meaning in scenario_tags().items():
         config.addinivalue_line("markers", f"{tag}: {meaning}")
@@ -78,6 +95,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if info is not None:
             item.stash[INFO] = info
             item.add_marker(pytest.mark.guestpass)
+            item.user_properties += [
+                ("scenario_id", info.id),
+                ("capability", info.capability),
+                ("level", info.level),
+                ("requirement", info.requirement),
+            ]
             if (wanted_ids and info.id not in wanted_ids) or (
                 wanted_capabilities and info.capability not in wanted_capabilities
             ):
@@ -98,8 +121,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     transcript = item.stash.get(TRANSCRIPT, None)
     if report.failed and transcript is not None:
         report.sections.append(("guestpass transcript (secrets redacted)", transcript.render()))
-    item.config.stash[RECORDER].add(info, report, transcript)
+    expectation = item.config.stash[EXPECTATIONS].get(info.id)
+    outcome = judged(report, info, expectation, strict=item.config.stash[RECORDER].strict)
+    item.config.stash[RECORDER].add(info, report, transcript, outcome, expectation and expectation.as_dict())
     return report
+
+
+def judged(
+    report: pytest.TestReport, info: ScenarioInfo, expectation: Expectation | None, *, strict: bool
+) -> tuple[str, str]:
+    """The scenario's outcome in the light of the expected-failures file and its level. Expected
+    failures and warnings become pytest xfails, an unexpected pass a failure, so that pytest's exit
+    status agrees with guestpass's."""
+    outcome, message = outcome_of(report)
+    if report.when != "call":
+        return outcome, message
+    if expectation is not None and outcome == "failed":
+        report.outcome, report.wasxfail = "skipped", f"expected failure: {expectation.reason}"  # type: ignore[attr-defined]
+        return "expected_failure", message
+    if expectation is not None and outcome == "passed":
+        report.outcome = "failed"
+        report.longrepr = f"{info.id} passed but is listed as an expected failure ({expectation.reason}): remove it"
+        return "unexpected_pass", str(report.longrepr)
+    if info.level == "should" and outcome == "failed" and not strict:
+        report.outcome, report.wasxfail = "skipped", "SHOULD-level failure: a warning (--strict fails the run)"  # type: ignore[attr-defined]
+        return "warning", message
+    return outcome, message
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -109,5 +156,31 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     recorder = session.config.stash.get(RECORDER, None)
-    if recorder is not None:
-        recorder.write(session)
+    if recorder is None:
+        return
+    if recorder.stale and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    recorder.write(session)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None or not recorder.entries:
+        return
+    document = recorder.document()
+    write = terminalreporter.write_line
+    terminalreporter.section("guestpass summary by capability")
+    shown = [kind for kind in OUTCOMES if document["summary"][kind]]
+    write(f"{'capability':<30}" + "".join(f"{kind:>18}" for kind in shown))
+    for capability in CAPABILITIES:
+        entries = [entry for entry in document["scenarios"] if entry["capability"] == capability]
+        if entries:
+            counts = [sum(entry["outcome"] == kind for entry in entries) for kind in shown]
+            write(f"{capability:<30}" + "".join(f"{count:>18}" for count in counts))
+    for scenario_id in document["expectations"]["stale"]:
+        write(f"stale expected-failures entry: {scenario_id} names no scenario of the suite", red=True)
+    write(
+        f"unexpected results: {document['unexpected']}",
+        red=bool(document["unexpected"]),
+        green=not document["unexpected"],
+    )

@@ -16,7 +16,19 @@ from guestpass.conformance.scenario_info import ScenarioInfo
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Transcript
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+OUTCOMES = (
+    "passed",
+    "failed",
+    "error",
+    "not_applicable",
+    "skipped",
+    "expected_failure",
+    "unexpected_pass",
+    "warning",
+)
+UNEXPECTED = ("failed", "error", "unexpected_pass")
+KEEPS_TRANSCRIPT = ("failed", "error", "expected_failure", "warning")
 NOT_APPLICABLE = "not applicable"
 
 
@@ -51,8 +63,19 @@ class ResultsRecorder:
     target: Target | None = None
     started: float = field(default_factory=time.time)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strict: bool = False
+    expectations_file: Path | None = None
+    stale: list[str] = field(default_factory=list)
 
-    def add(self, info: ScenarioInfo, report: pytest.TestReport, transcript: Transcript | None) -> None:
+    def add(
+        self,
+        info: ScenarioInfo,
+        report: pytest.TestReport,
+        transcript: Transcript | None,
+        outcome: tuple[str, str] | None = None,
+        expected: dict[str, str] | None = None,
+    ) -> None:
+        """Records one phase of a scenario; `outcome` overrides what the report says (expectations, warnings)."""
         entry = self.entries.setdefault(
             report.nodeid,
             {
@@ -68,15 +91,17 @@ class ResultsRecorder:
             },
         )
         entry["duration_seconds"] = round(entry["duration_seconds"] + report.duration, 4)
-        outcome, message = outcome_of(report)
-        if outcome != "passed" and entry["outcome"] == "passed":
-            entry["outcome"], entry["message"] = outcome, message
-            if outcome in ("failed", "error") and transcript is not None:
+        if expected is not None:
+            entry["expected"] = expected
+        kind, message = outcome or outcome_of(report)
+        if kind != "passed" and entry["outcome"] == "passed":
+            entry["outcome"], entry["message"] = kind, message
+            if kind in KEEPS_TRANSCRIPT and transcript is not None:
                 entry["transcript"] = [exchange.as_dict() for exchange in transcript.exchanges]
 
     def document(self) -> dict[str, Any]:
         scenarios = sorted(self.entries.values(), key=lambda entry: entry["id"])
-        summary = {key: 0 for key in ("passed", "failed", "error", "not_applicable", "skipped")}
+        summary = dict.fromkeys(OUTCOMES, 0)
         for entry in scenarios:
             summary[entry["outcome"]] += 1
         target = self.target
@@ -90,6 +115,12 @@ class ResultsRecorder:
             },
             "started_at": datetime.fromtimestamp(self.started, UTC).isoformat(),
             "duration_seconds": round(time.time() - self.started, 3),
+            "strict": self.strict,
+            "expectations": {
+                "file": str(self.expectations_file) if self.expectations_file else None,
+                "stale": sorted(self.stale),
+            },
+            "unexpected": sum(summary[kind] for kind in UNEXPECTED) + len(self.stale),
             "summary": summary,
             "scenarios": scenarios,
         }

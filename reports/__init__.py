@@ -1,4 +1,5 @@
-"""Machine-readable results: the published JSON Schema of the results file."""
+"""Results for people and machines: the JSON Schema of the results file, the HTML report, the
+side-by-side comparison and the readable specification."""
 
 from __future__ import annotations
 

@@ -47,6 +47,7 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
             str(workdir / "target.toml"),
             "--results",
             str(results),
+            "--strict",  # a SHOULD-level failure counts as caught
             *[f"--capability={capability}" for capability in defect.capabilities],
             "--",
             "-q",
