@@ -14,7 +14,7 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from guestpass.conformance.capabilities import CAPABILITIES, LEVELS
 from guestpass.conformance.expectations import Expectation, ExpectationsError, load_expectations
-from guestpass.conformance.results import OUTCOMES, ResultsRecorder, outcome_of
+from guestpass.conformance.results import OUTCOMES, ResultsRecorder, outcome_of, scenario_record
 from guestpass.conformance.scenario_info import ScenarioInfo
 from guestpass.conformance.transcript import Transcript
 from guestpass.scenarios import FEATURES_DIR, feature_files
@@ -63,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     expectations_file = config.getoption("guestpass_expected_failures", None)
     recorder = ResultsRecorder(Path(results) if results else None, strict=config.getoption("guestpass_strict", False))
     config.stash[RECORDER] = recorder
+    config.pluginmanager.register(ResultsCollector(recorder), "guestpass-results")
     config.stash[EXPECTATIONS] = {}
     if expectations_file:
         recorder.expectations_file = Path(expectations_file)
@@ -121,10 +122,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     transcript = item.stash.get(TRANSCRIPT, None)
     if report.failed and transcript is not None:
         report.sections.append(("guestpass transcript (secrets redacted)", transcript.render()))
+    recorder = item.config.stash[RECORDER]
     expectation = item.config.stash[EXPECTATIONS].get(info.id)
-    outcome = judged(report, info, expectation, strict=item.config.stash[RECORDER].strict)
-    item.config.stash[RECORDER].add(info, report, transcript, outcome, expectation and expectation.as_dict())
+    outcome = judged(report, info, expectation, strict=recorder.strict)
+    expected = expectation.as_dict() if expectation else None
+    report.guestpass = scenario_record(info, outcome, transcript, expected, recorder.target)  # type: ignore[attr-defined]
     return report
+
+
+class ResultsCollector:
+    """Collects the scenario records where reports arrive: in the only process, or in the controller
+    of pytest-xdist (the workers run the scenarios and send their reports there)."""
+
+    def __init__(self, recorder: ResultsRecorder) -> None:
+        self.recorder = recorder
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "guestpass", None)
+        if record is not None:
+            self.recorder.add(report.nodeid, record, report.duration)
 
 
 def judged(
@@ -156,7 +172,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     recorder = session.config.stash.get(RECORDER, None)
-    if recorder is None:
+    if recorder is None or hasattr(session.config, "workerinput"):  # pytest-xdist workers leave it to the controller
         return
     if recorder.stale and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -57,62 +58,74 @@ def outcome_of(report: pytest.TestReport) -> tuple[str, str]:
     return "passed", ""
 
 
+def target_summary(target: Target) -> dict[str, Any]:
+    return {"name": target.name, "base_url": target.base_url, "capabilities": sorted(target.capabilities)}
+
+
+def scenario_record(
+    info: ScenarioInfo,
+    outcome: tuple[str, str],
+    transcript: Transcript | None,
+    expected: dict[str, str] | None,
+    target: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What one phase of a scenario contributes to the results. Plain data: pytest-xdist carries it
+    from the worker that ran the scenario to the process that writes the results."""
+    return {
+        "info": dataclasses.asdict(info),
+        "outcome": list(outcome),
+        "transcript": [exchange.as_dict() for exchange in transcript.exchanges] if transcript else None,
+        "expected": expected,
+        "target": target,
+    }
+
+
 @dataclass
 class ResultsRecorder:
     path: Path | None
-    target: Target | None = None
+    target: dict[str, Any] | None = None
     started: float = field(default_factory=time.time)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     strict: bool = False
     expectations_file: Path | None = None
     stale: list[str] = field(default_factory=list)
 
-    def add(
-        self,
-        info: ScenarioInfo,
-        report: pytest.TestReport,
-        transcript: Transcript | None,
-        outcome: tuple[str, str] | None = None,
-        expected: dict[str, str] | None = None,
-    ) -> None:
-        """Records one phase of a scenario; `outcome` overrides what the report says (expectations, warnings)."""
+    def add(self, nodeid: str, record: dict[str, Any], duration: float) -> None:
+        info = record["info"]
         entry = self.entries.setdefault(
-            report.nodeid,
+            nodeid,
             {
-                "id": info.id,
-                "capability": info.capability,
-                "level": info.level,
-                "title": info.title,
-                "requirement": info.requirement,
-                "feature": info.feature_file,
+                "id": info["id"],
+                "capability": info["capability"],
+                "level": info["level"],
+                "title": info["title"],
+                "requirement": info["requirement"],
+                "feature": info["feature_file"],
                 "outcome": "passed",
                 "duration_seconds": 0.0,
                 "message": "",
             },
         )
-        entry["duration_seconds"] = round(entry["duration_seconds"] + report.duration, 4)
-        if expected is not None:
-            entry["expected"] = expected
-        kind, message = outcome or outcome_of(report)
+        entry["duration_seconds"] = round(entry["duration_seconds"] + duration, 4)
+        if record["expected"] is not None:
+            entry["expected"] = record["expected"]
+        kind, message = record["outcome"]
         if kind != "passed" and entry["outcome"] == "passed":
             entry["outcome"], entry["message"] = kind, message
-            if kind in KEEPS_TRANSCRIPT and transcript is not None:
-                entry["transcript"] = [exchange.as_dict() for exchange in transcript.exchanges]
+            if kind in KEEPS_TRANSCRIPT and record["transcript"] is not None:
+                entry["transcript"] = record["transcript"]
+        self.target = self.target or record["target"]
 
     def document(self) -> dict[str, Any]:
         scenarios = sorted(self.entries.values(), key=lambda entry: entry["id"])
         summary = dict.fromkeys(OUTCOMES, 0)
         for entry in scenarios:
             summary[entry["outcome"]] += 1
-        target = self.target
+        target = self.target or {"name": "unknown", "base_url": "", "capabilities": []}
         return {
             "schema_version": SCHEMA_VERSION,
             "suite": {"name": "guestpass", "version": suite_version()},
-            "target": {
-                "name": target.name if target else "unknown",
-                "base_url": target.base_url if target else "",
-                "capabilities": sorted(target.capabilities) if target else [],
-            },
+            "target": target,
             "started_at": datetime.fromtimestamp(self.started, UTC).isoformat(),
             "duration_seconds": round(time.time() - self.started, 3),
             "strict": self.strict,

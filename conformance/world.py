@@ -15,6 +15,7 @@ import pytest
 from guestpass.conformance.client import ApiClient
 from guestpass.conformance.embedded import reference_servers
 from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
+from guestpass.conformance.results import target_summary
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Transcript
 from guestpass.fixtures.mail import MailCapture
@@ -96,15 +97,17 @@ def guestpass_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     base_url = config.getoption("guestpass_base_url")
     recorder = config.stash[RECORDER]
     if target_file:
-        recorder.target = Target.load(Path(target_file), base_url=base_url)
-        yield recorder.target
+        target = Target.load(Path(target_file), base_url=base_url)
+        recorder.target = target_summary(target)
+        yield target
     elif base_url:
-        recorder.target = Target(base_url=base_url.rstrip("/"))
-        yield recorder.target
+        target = Target(base_url=base_url.rstrip("/"))
+        recorder.target = target_summary(target)
+        yield target
     else:
         workdir = tmp_path_factory.mktemp("reference")
         with reference_servers(workdir, database_url=config.getoption("guestpass_database_url")) as target:
-            recorder.target = target
+            recorder.target = target_summary(target)
             yield target
 
 

@@ -43,3 +43,11 @@ def test_summary_by_capability_is_printed(tmp_path: Path) -> None:
     completed, document = run_check(tmp_path / "results.json", "--capability", "sessions")
     assert document["unexpected"] == 0
     assert "guestpass summary by capability" in completed.stdout
+
+
+def test_parallel_workers_report_every_scenario(tmp_path: Path) -> None:
+    completed, document = run_check(tmp_path / "results.json", "--capability", "sessions", "--workers", "2")
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert sorted(entry["id"] for entry in document["scenarios"]) == ["SESS-001", "SESS-002", "SESS-003", "SESS-004"]
+    assert document["target"]["name"] == "guestpass reference server"
+    assert "guestpass summary by capability" in completed.stdout
