@@ -10,6 +10,7 @@ from typing import Any
 from guestpass.conformance.capabilities import CAPABILITIES
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
+PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user")
 
 
 class TargetError(ValueError):
@@ -39,6 +40,16 @@ class Mail:
 
 
 @dataclass(frozen=True)
+class Passkeys:
+    """The relying party the suite's virtual authenticator answers as, and the server's limits."""
+
+    rp_id: str | None = None
+    origin: str | None = None
+    challenge_ttl: float | None = None
+    max_per_user: int | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     base_url: str
     name: str = "unnamed target"
@@ -53,6 +64,7 @@ class Target:
     variants: dict[str, str] = field(default_factory=dict)
     mail: Mail = field(default_factory=Mail)
     mfa_challenge_ttl: float | None = None
+    passkeys: Passkeys = field(default_factory=Passkeys)
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -91,6 +103,7 @@ class Target:
                 send_interval=mail.get("send_interval"),
             ),
             mfa_challenge_ttl=data.get("mfa", {}).get("challenge_ttl"),
+            passkeys=Passkeys(**{key: value for key, value in data.get("passkeys", {}).items() if key in PASSKEY_KEYS}),
         )
 
     @classmethod

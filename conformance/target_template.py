@@ -105,6 +105,17 @@ refresh_token_reuse_interval = 10
 # scenario is not applicable.
 # challenge_ttl = 300
 
+[passkeys]
+# The relying party the suite's virtual authenticator answers as: the origin its client data names
+# and (through the server's options) the RP ID. Missing origin: the passkey scenarios are not
+# applicable.
+# origin = "https://app.example.com"
+# rp_id = "app.example.com"
+# Seconds a WebAuthn challenge lives, and passkeys allowed per user. Missing or large: the expiry and
+# limit scenarios are not applicable.
+# challenge_ttl = 300
+# max_per_user = 10
+
 [variants]
 # The same server with anonymous sign-ins turned off. Missing: the scenarios of the off switch are
 # not applicable.

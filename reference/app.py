@@ -21,6 +21,7 @@ from guestpass.reference.flows import (
     logout,
     mfa,
     otp,
+    passkeys,
     recover,
     settings,
     signup,
@@ -35,7 +36,7 @@ AUTH_PREFIX = "/auth/v1"
 DATA_PREFIX = "/data/v1"
 log = logging.getLogger("guestpass.reference")
 
-AUTH_FLOWS = (settings, signup, token, verify, recover, otp, user, user_sessions, logout, mfa, cli, admin)
+AUTH_FLOWS = (settings, signup, token, verify, recover, otp, user, user_sessions, logout, mfa, passkeys, cli, admin)
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:

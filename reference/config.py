@@ -52,6 +52,14 @@ class Config:
     secure_email_change: bool = True
     mfa_challenge_ttl: int = 300
     mfa_verify_attempts_per_window: int = 5
+    passkeys_enabled: bool = True
+    passkey_upgrade_enabled: bool = True
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "guestpass"
+    webauthn_origins: str = "http://localhost:3000"
+    webauthn_user_verification: str = "preferred"
+    webauthn_challenge_ttl: int = 300
+    max_passkeys_per_user: int = 10
 
     @property
     def jwt_issuer(self) -> str:
@@ -70,6 +78,8 @@ TEST_PROFILE: dict[str, Any] = {
     "mail_token_ttl": 5,
     "mail_send_interval": 2,
     "mfa_challenge_ttl": 3,
+    "webauthn_challenge_ttl": 3,
+    "max_passkeys_per_user": 3,
 }
 
 
@@ -111,6 +121,14 @@ _SCALAR_TYPES: dict[str, type] = {
     "secure_email_change": bool,
     "mfa_challenge_ttl": int,
     "mfa_verify_attempts_per_window": int,
+    "passkeys_enabled": bool,
+    "passkey_upgrade_enabled": bool,
+    "webauthn_rp_id": str,
+    "webauthn_rp_name": str,
+    "webauthn_origins": str,
+    "webauthn_user_verification": str,
+    "webauthn_challenge_ttl": int,
+    "max_passkeys_per_user": int,
 }
 
 
@@ -136,6 +154,8 @@ def config_from_env(environ: Mapping[str, str] | None = None, *, base: Config | 
 def validate(config: Config) -> Config:
     if config.jwt_algorithm not in ("HS256", "ES256"):
         raise ValueError(f"jwt_algorithm must be HS256 or ES256, not {config.jwt_algorithm!r}")
+    if config.webauthn_user_verification not in ("required", "preferred", "discouraged"):
+        raise ValueError("webauthn_user_verification must be required, preferred or discouraged")
     if config.access_token_ttl < 30:
         raise ValueError("access_token_ttl must be at least 30 seconds")
     return config

@@ -43,18 +43,25 @@ class ErrorCode(StrEnum):
     otp_expired = "otp_expired"
     over_email_send_rate_limit = "over_email_send_rate_limit"
     over_request_rate_limit = "over_request_rate_limit"
+    passkey_disabled = "passkey_disabled"
     phone_provider_disabled = "phone_provider_disabled"
     refresh_token_already_used = "refresh_token_already_used"
     refresh_token_not_found = "refresh_token_not_found"
     same_password = "same_password"
     session_not_found = "session_not_found"
     signup_disabled = "signup_disabled"
+    too_many_passkeys = "too_many_passkeys"
     unexpected_failure = "unexpected_failure"
     unsupported_grant_type = "unsupported_grant_type"
     user_already_exists = "user_already_exists"
     user_not_found = "user_not_found"
     validation_failed = "validation_failed"
     weak_password = "weak_password"
+    webauthn_challenge_expired = "webauthn_challenge_expired"
+    webauthn_challenge_not_found = "webauthn_challenge_not_found"
+    webauthn_credential_exists = "webauthn_credential_exists"
+    webauthn_credential_not_found = "webauthn_credential_not_found"
+    webauthn_verification_failed = "webauthn_verification_failed"
 
 
 # code -> (HTTP status, default message)
@@ -103,6 +110,13 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.user_not_found: (403, "User from sub claim in JWT does not exist"),
     ErrorCode.validation_failed: (400, "Validation failed"),
     ErrorCode.weak_password: (422, "Password should be at least 6 characters."),
+    ErrorCode.passkey_disabled: (404, "Passkeys are disabled"),
+    ErrorCode.too_many_passkeys: (422, "Too many passkeys registered for this user"),
+    ErrorCode.webauthn_challenge_expired: (400, "The WebAuthn challenge has expired"),
+    ErrorCode.webauthn_challenge_not_found: (400, "WebAuthn challenge not found, or used already"),
+    ErrorCode.webauthn_credential_exists: (422, "This passkey is already registered"),
+    ErrorCode.webauthn_credential_not_found: (404, "Passkey not found"),
+    ErrorCode.webauthn_verification_failed: (400, "WebAuthn verification failed"),
 }
 
 

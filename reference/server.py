@@ -37,6 +37,8 @@ CAPABILITIES = (
     "otp",
     "email-change",
     "email-confirmation",
+    "passkeys",
+    "passkey-upgrade",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
@@ -117,6 +119,10 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
     else:
         keys["jwt_private_key_file"] = config.jwt_private_key_file
     capabilities = [c for c in CAPABILITIES if c != "anonymous" or config.anonymous_enabled]
+    if not config.passkeys_enabled:
+        capabilities = [c for c in capabilities if not c.startswith("passkey")]
+    if not config.passkey_upgrade_enabled:
+        capabilities = [c for c in capabilities if c != "passkey-upgrade"]
     return {
         "name": "guestpass reference server",
         "base_url": base_url,
@@ -139,6 +145,12 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "send_interval": config.mail_send_interval,
         },
         "mfa": {"challenge_ttl": config.mfa_challenge_ttl},
+        "passkeys": {
+            "rp_id": config.webauthn_rp_id,
+            "origin": config.webauthn_origins.split(",")[0].strip(),
+            "challenge_ttl": config.webauthn_challenge_ttl,
+            "max_per_user": config.max_passkeys_per_user,
+        },
     }
 
 

@@ -17,6 +17,7 @@ SECTIONS = {
     "tokens": ("refresh_token_reuse_interval",),
     "mail": ("smtp_capture_port", "generate_link", "token_ttl", "send_interval"),
     "mfa": ("challenge_ttl",),
+    "passkeys": ("origin", "rp_id", "challenge_ttl", "max_per_user"),
     "variants": ("anonymous_disabled", "email_confirmation"),
 }
 TOP_LEVEL_KEYS = ("name", "base_url", "data_base_url", "capabilities")

@@ -1,0 +1,164 @@
+@passkeys
+Feature: Passkeys: WebAuthn sign-in
+  A signed-in user registers a passkey (POST /passkeys/registration/options, then .../verify with the
+  authenticator's answer) and later signs in with it on any device through a discoverable ceremony
+  (POST /passkeys/authentication/options, then .../verify). Challenges are stored, single use, bound
+  to their ceremony and expire; origin, RP ID, signature and sign counter are checked. The suite
+  answers with its own virtual authenticator, which signs for real.
+
+  @PK-001 @must
+  Scenario: A passkey signs its user in on another device
+    After registering a passkey, a client that holds nothing but the authenticator MUST be able to
+    sign in with it: the session MUST be the same user's, at aal1, with amr `passkey`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When someone signs in with the passkey on the authenticator of "Dana"
+    Then the response is a session
+    And the session belongs to "Dana"
+    And the access token claim "aal" is "aal1"
+    And the access token's amr methods are "passkey"
+
+  @PK-002 @must
+  Scenario: A challenge answers once
+    A sign-in challenge that has been answered MUST be refused the second time with 400
+    `webauthn_challenge_not_found`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    And someone has signed in with the passkey on the authenticator of "Dana"
+    When the same sign-in challenge is answered again
+    Then the request is refused with 400 "webauthn_challenge_not_found"
+
+  @PK-003 @must
+  Scenario: A challenge belongs to its ceremony
+    A registration challenge answered at the sign-in endpoint MUST be refused with 400
+    `webauthn_challenge_not_found`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" answers a registration challenge at the sign-in endpoint
+    Then the request is refused with 400 "webauthn_challenge_not_found"
+
+  @PK-004 @must
+  Scenario: An expired challenge is refused
+    A sign-in challenge answered after its expiry MUST be refused with 400 `webauthn_challenge_expired`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" answers a sign-in challenge after it expired
+    Then the request is refused with 400 "webauthn_challenge_expired"
+
+  @PK-005 @must
+  Scenario: An answer from another origin is refused
+    A sign-in answer whose client data names another origin MUST be refused with 400
+    `webauthn_verification_failed`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" signs in from the origin "https://evil.example"
+    Then the request is refused with 400 "webauthn_verification_failed"
+
+  @PK-006 @must
+  Scenario: An answer for another relying party is refused
+    A sign-in answer whose authenticator data hashes another RP ID MUST be refused with 400
+    `webauthn_verification_failed`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" signs in for the RP ID "evil.example"
+    Then the request is refused with 400 "webauthn_verification_failed"
+
+  @PK-007 @must
+  Scenario: A bad signature is refused
+    A sign-in answer with a signature that does not verify MUST be refused with 400
+    `webauthn_verification_failed`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" signs in with a tampered signature
+    Then the request is refused with 400 "webauthn_verification_failed"
+
+  @PK-008 @must
+  Scenario: A sign counter that goes backwards is refused
+    A sign-in whose non-zero counter is not greater than the stored one (a cloned key) MUST be
+    refused with 400 `webauthn_verification_failed`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    And someone has signed in with the passkey on the authenticator of "Dana"
+    When a clone of the authenticator of "Dana" from before that sign-in signs in
+    Then the request is refused with 400 "webauthn_verification_failed"
+
+  @PK-009 @must
+  Scenario: A credential is registered once
+    Registering a credential that is already registered MUST be refused with 422
+    `webauthn_credential_exists`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When "Dana" registers the same credential again
+    Then the request is refused with 422 "webauthn_credential_exists"
+
+  @PK-010 @must
+  Scenario: Nobody can rename or delete another user's passkey
+    PATCH and DELETE on another user's passkey MUST answer 404 `webauthn_credential_not_found`, and
+    the passkey MUST keep working.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    And a registered user "Eve" who has signed in
+    When "Eve" deletes the passkey of "Dana"
+    Then the request is refused with 404 "webauthn_credential_not_found"
+    When "Eve" renames the passkey of "Dana"
+    Then the request is refused with 404 "webauthn_credential_not_found"
+    When someone signs in with the passkey on the authenticator of "Dana"
+    Then the response is a session
+
+  @PK-011 @must
+  Scenario: The owner lists, renames and deletes their passkeys
+    GET /passkeys MUST list the caller's passkeys; PATCH MUST rename one; DELETE MUST answer 204, after
+    which that passkey no longer signs in (400 `webauthn_verification_failed`).
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When "Dana" renames their passkey to "work laptop"
+    Then the response JSON field "friendly_name" is "work laptop"
+    And "Dana" lists exactly 1 passkey named "work laptop"
+    When "Dana" deletes their passkey
+    Then the response status is 204
+    When someone signs in with the passkey on the authenticator of "Dana"
+    Then the request is refused with 400 "webauthn_verification_failed"
+
+  @PK-012 @must
+  Scenario: One challenge, answered in parallel, signs in once
+    The same sign-in answer sent by 5 parallel requests MUST produce exactly one session.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" answers one sign-in challenge 5 times in parallel
+    Then exactly one passkey sign-in succeeded
+
+  @PK-013 @must
+  Scenario: Too many passkeys are refused
+    Registering more passkeys than the server's per-user limit MUST be refused with 422
+    `too_many_passkeys`.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered as many passkeys as the target allows
+    When "Dana" registers one more passkey
+    Then the request is refused with 422 "too_many_passkeys"
+
+  @PK-014 @must
+  Scenario: Signing in with a passkey carries an anonymous session's rows over
+    A passkey sign-in carrying `anonymous_refresh_token` MUST merge the anonymous user into the
+    passkey's user exactly as the password grant does.
+
+    Given the target claims the "merge" and "owned-data" capabilities
+    And a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 2 items
+    When someone signs in with the passkey on the authenticator of "Dana" carrying the anonymous refresh token of "Ann"
+    Then the response JSON field "anonymous_merge.status" is "merged"
+    And "Dana" owns exactly 2 items
