@@ -74,7 +74,11 @@ def start_server(
 
 
 # variant name -> the flags of a reference server configured that way
-VARIANTS = {"anonymous_disabled": ["--no-anonymous"], "email_confirmation": ["--confirm-email"]}
+VARIANTS = {
+    "anonymous_disabled": ["--no-anonymous"],
+    "email_confirmation": ["--confirm-email"],
+    "passkey_upgrade_disabled": ["--no-passkey-upgrade"],
+}
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import Any
 from guestpass.conformance.capabilities import CAPABILITIES
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
-PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user")
+PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user", "user_verification")
 
 
 class TargetError(ValueError):
@@ -47,6 +47,7 @@ class Passkeys:
     origin: str | None = None
     challenge_ttl: float | None = None
     max_per_user: int | None = None
+    user_verification: str | None = None
 
 
 @dataclass(frozen=True)

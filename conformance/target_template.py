@@ -123,6 +123,9 @@ refresh_token_reuse_interval = 10
 # The same server with mailer_autoconfirm off. Missing: the email-confirmation scenarios are not
 # applicable unless the server above itself confirms addresses by mail.
 # email_confirmation = "https://auth-confirm.example.com/auth/v1"
+# The same server with passkey upgrade off (anonymous users may not register passkeys). Missing: that
+# refusal is checked only when the target itself claims no passkey-upgrade.
+# passkey_upgrade_disabled = "https://auth-nopku.example.com/auth/v1"
 """
 
 

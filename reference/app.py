@@ -21,6 +21,7 @@ from guestpass.reference.flows import (
     logout,
     mfa,
     otp,
+    passkey_page,
     passkeys,
     recover,
     settings,
@@ -36,7 +37,22 @@ AUTH_PREFIX = "/auth/v1"
 DATA_PREFIX = "/data/v1"
 log = logging.getLogger("guestpass.reference")
 
-AUTH_FLOWS = (settings, signup, token, verify, recover, otp, user, user_sessions, logout, mfa, passkeys, cli, admin)
+AUTH_FLOWS = (
+    settings,
+    signup,
+    token,
+    verify,
+    recover,
+    otp,
+    user,
+    user_sessions,
+    logout,
+    mfa,
+    passkeys,
+    passkey_page,
+    cli,
+    admin,
+)
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:

@@ -80,6 +80,7 @@ TEST_PROFILE: dict[str, Any] = {
     "mfa_challenge_ttl": 3,
     "webauthn_challenge_ttl": 3,
     "max_passkeys_per_user": 3,
+    "webauthn_user_verification": "required",
 }
 
 

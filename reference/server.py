@@ -57,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--jwt-algorithm", choices=["HS256", "ES256"])
     parser.add_argument("--no-anonymous", action="store_true", help="refuse anonymous sign-ins")
+    parser.add_argument("--no-passkey-upgrade", action="store_true", help="anonymous users may not register passkeys")
     parser.add_argument(
         "--smtp-port", type=int, help="send mail to this port (on GUESTPASS_SMTP_HOST, default loopback)"
     )
@@ -78,6 +79,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["jwt_algorithm"] = args.jwt_algorithm
     if args.no_anonymous:
         changes["anonymous_enabled"] = False
+    if args.no_passkey_upgrade:
+        changes["passkey_upgrade_enabled"] = False
     if args.smtp_port:
         changes["smtp_port"] = args.smtp_port
     if args.confirm_email:
@@ -150,6 +153,7 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "origin": config.webauthn_origins.split(",")[0].strip(),
             "challenge_ttl": config.webauthn_challenge_ttl,
             "max_per_user": config.max_passkeys_per_user,
+            "user_verification": config.webauthn_user_verification,
         },
     }
 

@@ -32,12 +32,14 @@ Feature: Passkeys: WebAuthn sign-in
 
   @PK-003 @must
   Scenario: A challenge belongs to its ceremony
-    A registration challenge answered at the sign-in endpoint MUST be refused with 400
-    `webauthn_challenge_not_found`.
+    A registration challenge answered at the sign-in endpoint, and a sign-in challenge answered at the
+    registration endpoint, MUST be refused with 400 `webauthn_challenge_not_found`.
 
     Given a registered user "Dana" who has signed in
     And "Dana" has registered a passkey on their authenticator
     When the passkey of "Dana" answers a registration challenge at the sign-in endpoint
+    Then the request is refused with 400 "webauthn_challenge_not_found"
+    When "Dana" answers a sign-in challenge at the registration endpoint
     Then the request is refused with 400 "webauthn_challenge_not_found"
 
   @PK-004 @must
@@ -132,10 +134,11 @@ Feature: Passkeys: WebAuthn sign-in
 
   @PK-012 @must
   Scenario: One challenge, answered in parallel, signs in once
-    The same sign-in answer sent by 5 parallel requests MUST produce exactly one session.
+    The same sign-in answer sent by 5 parallel requests MUST produce exactly one session, even from an
+    authenticator that always reports a zero sign counter (so only the spent challenge stops a replay).
 
     Given a registered user "Dana" who has signed in
-    And "Dana" has registered a passkey on their authenticator
+    And "Dana" has registered a passkey on an authenticator that always reports a zero sign counter
     When the passkey of "Dana" answers one sign-in challenge 5 times in parallel
     Then exactly one passkey sign-in succeeded
 
@@ -162,3 +165,34 @@ Feature: Passkeys: WebAuthn sign-in
     When someone signs in with the passkey on the authenticator of "Dana" carrying the anonymous refresh token of "Ann"
     Then the response JSON field "anonymous_merge.status" is "merged"
     And "Dana" owns exactly 2 items
+
+  @PK-015 @must
+  Scenario: One registration answer, sent in parallel, registers one passkey
+    The same registration answer sent by 5 parallel requests MUST register exactly one passkey; the
+    other requests MUST be refused with 400 `webauthn_challenge_not_found` (the challenge is spent).
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" sends one registration answer 5 times in parallel
+    Then exactly one registration succeeded
+    And "Dana" lists exactly 1 passkey named "Passkey"
+
+  @PK-016 @must
+  Scenario: Without user verification, a server that requires it refuses the passkey
+    If the target requires user verification, a sign-in answer whose authenticator did not verify
+    the user MUST be refused with 400 `webauthn_verification_failed`.
+
+    Given the target requires user verification for passkeys
+    And a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the passkey of "Dana" signs in without verifying the user
+    Then the request is refused with 400 "webauthn_verification_failed"
+
+  @PK-017 @must
+  Scenario: Without passkey upgrade, anonymous users cannot register passkeys
+    On a server that does not make anonymous users permanent by passkey, an anonymous user's request
+    for registration options MUST be refused with 403 `no_authorization`.
+
+    Given a target where anonymous users cannot register passkeys
+    And a visitor "Ann" signed in anonymously
+    When "Ann" registers a passkey on their authenticator
+    Then the request is refused with 403 "no_authorization"

@@ -36,7 +36,9 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
     results = workdir / "results.json"
     command = [sys.executable, str(DEFECTS_DIR / "serve.py"), defect.name]
     with reference_servers(
-        workdir, command=command, variants=bool({"anonymous", "email-confirmation"} & set(defect.capabilities))
+        workdir,
+        command=command,
+        variants=bool({"anonymous", "email-confirmation", "passkeys"} & set(defect.capabilities)),
     ):
         command = [
             sys.executable,

@@ -16,11 +16,12 @@ from guestpass.conformance.steps.common import assert_refused, json_body, unexpe
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import Actor, World
-from guestpass.fixtures.webauthn import VirtualAuthenticator
+from guestpass.fixtures.webauthn import SignCountMode, VirtualAuthenticator
 
 PASSKEY = "passkey"
 MAX_WAIT = 30.0
 MAX_LIMIT = 10
+UPGRADE_DISABLED = "passkey_upgrade_disabled"
 
 
 def authenticator_of(world: World, name: str) -> VirtualAuthenticator:
@@ -90,6 +91,12 @@ def has_registered(world: World, name: str) -> None:
     assert response.status_code == 200, f"setup: registering a passkey: {unexpected_status(200, response)}"
 
 
+@given(phrase('"{name}" has registered a passkey on an authenticator that always reports a zero sign counter'))
+def has_registered_zero_counter(world: World, name: str) -> None:
+    world.remembered[f"authenticator:{name}"] = VirtualAuthenticator(sign_count_mode=SignCountMode.ZERO)
+    has_registered(world, name)
+
+
 @given(phrase('someone has signed in with the passkey on the authenticator of "{name}"'))
 def has_signed_in_with_passkey(world: World, name: str) -> None:
     world.remembered["clone"] = authenticator_of(world, name).clone()
@@ -140,6 +147,36 @@ def registration_challenge_at_sign_in(world: World, name: str) -> None:
     world.record(
         verify(world, "authentication", {"challenge_id": registration["challenge_id"], "credential": credential})
     )
+
+
+@when(phrase('"{name}" answers a sign-in challenge at the registration endpoint'))
+def sign_in_challenge_at_registration(world: World, name: str) -> None:
+    actor = world.actor(name)
+    sign_in = options(world, "authentication")
+    registration = options(world, "registration", actor.access_token())
+    registration["options"]["challenge"] = sign_in["options"]["challenge"]
+    credential = VirtualAuthenticator().create(registration["options"], origin(world))
+    body = {"challenge_id": sign_in["challenge_id"], "credential": credential}
+    world.record(verify(world, "registration", body, actor.access_token()))
+
+
+@when(phrase('"{name}" sends one registration answer {count:d} times in parallel'), converters={"count": int})
+def registers_in_parallel(world: World, name: str, count: int) -> None:
+    actor = world.actor(name)
+    offered = options(world, "registration", actor.access_token())
+    credential = authenticator_of(world, name).create(offered["options"], origin(world))
+    body = {"challenge_id": offered["challenge_id"], "credential": credential}
+    world.parallel_responses = run_together([lambda: verify(world, "registration", body, actor.access_token())] * count)
+    for response in world.parallel_responses:
+        if response.status_code == 200:
+            world.remembered[f"passkey:{name}"] = json_body(response)["id"]
+
+
+@when(phrase('the passkey of "{name}" signs in without verifying the user'))
+def signs_in_without_uv(world: World, name: str) -> None:
+    device = authenticator_of(world, name)
+    device.user_verified = False
+    sign_in_with(world, name)
 
 
 @when(phrase('the passkey of "{name}" answers a sign-in challenge after it expired'))
@@ -254,6 +291,31 @@ def lists_passkeys(world: World, name: str, count: int, friendly_name: str) -> N
     assert response.status_code == 200, unexpected_status(200, response)
     names = [passkey.get("friendly_name") for passkey in json_body(response)]
     assert names == [friendly_name] * count, f"GET /passkeys lists {names}"
+
+
+@given("a target where anonymous users cannot register passkeys")
+def upgrade_disabled_target(world: World) -> None:
+    """The target's passkey_upgrade_disabled variant, else the target itself if it claims no passkey-upgrade."""
+    base_url = world.target.variants.get(UPGRADE_DISABLED)
+    if base_url is None and world.target.claims("passkey-upgrade"):
+        pytest.skip("not applicable: the target upgrades anonymous users by passkey and names no variant that does not")
+    world.client.base_url = (base_url or world.target.base_url).rstrip("/")
+    world.remembered["base_url"] = world.client.base_url
+
+
+@given("the target requires user verification for passkeys")
+def requires_uv(world: World) -> None:
+    if world.target.passkeys.user_verification != "required":
+        pytest.skip('not applicable: the target file does not say [passkeys] user_verification = "required"')
+
+
+@then("exactly one registration succeeded")
+def one_registration(world: World) -> None:
+    statuses = [response.status_code for response in world.parallel_responses]
+    assert statuses.count(200) == 1, f"the parallel registrations answered {statuses}"
+    for response in world.parallel_responses:
+        if response.status_code != 200:
+            assert_refused(response, 400, "webauthn_challenge_not_found")
 
 
 @then("exactly one passkey sign-in succeeded")

@@ -161,3 +161,18 @@ def passkey_upgrade_leaves_anonymous(mp: pytest.MonkeyPatch) -> None:
     patch_source(
         mp, passkey_flows, "registration_verify", lambda code: code.replace("if caller.is_anonymous:", "if False:")
     )
+
+
+@defect("passkeys", source="user verification required by configuration but never demanded of the answer")
+def passkey_uv_not_required(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(passkeys, "requires_uv", lambda config: False)
+
+
+@defect("passkeys", source="passkey upgrade switched off in configuration, yet anonymous users still register")
+def passkey_upgrade_switch_ignored(mp: pytest.MonkeyPatch) -> None:
+    patch_source(
+        mp,
+        passkey_flows,
+        "may_register",
+        lambda code: code.replace("if caller.is_anonymous and not config.passkey_upgrade_enabled:", "if False:"),
+    )
