@@ -60,6 +60,7 @@ def _info_from_item(item: pytest.Item) -> ScenarioInfo | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     results = config.getoption("guestpass_results", None)
+    tags = scenario_tags()
     expectations_file = config.getoption("guestpass_expected_failures", None)
     recorder = ResultsRecorder(Path(results) if results else None, strict=config.getoption("guestpass_strict", False))
     config.stash[RECORDER] = recorder
@@ -71,10 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[EXPECTATIONS] = load_expectations(recorder.expectations_file)
         except ExpectationsError as error:
             raise pytest.UsageError(str(error)) from None
-        known = {tag for tag, meaning in scenario_tags().items() if meaning == "scenario ID"}
-        recorder.stale = sorted(set(config.stash[EXPECTATIONS]) - known)
+        known_ids = {tag for tag, meaning in tags.items() if meaning == "scenario ID"}
+        recorder.stale = sorted(set(config.stash[EXPECTATIONS]) - known_ids)
     config.addinivalue_line("markers", "guestpass: a guestpass conformance scenario")
-    for tag, meaning in scenario_tags().items():
+    for tag, meaning in tags.items():
         config.addinivalue_line("markers", f"{tag}: {meaning}")
 
 

@@ -6,13 +6,13 @@ import hashlib
 import uuid
 from datetime import timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference import onetime
 from guestpass.reference.clock import utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import Runtime
+from guestpass.reference.storage.db import dialect_insert
 from guestpass.reference.storage.schema import email_sends
 
 
@@ -20,7 +20,7 @@ async def claim_send_slot(conn: AsyncConnection, runtime: Runtime, address: str)
     """429 over_email_send_rate_limit if mail went to `address` within the send interval. Counted for
     unknown addresses too, so the limit cannot tell which addresses have accounts."""
     now = utcnow()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     statement = insert(email_sends).values(address_hash=hashlib.sha256(address.encode()).hexdigest(), sent_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=["address_hash"],

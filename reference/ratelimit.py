@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.db import dialect_insert
 from guestpass.reference.storage.schema import rate_limits
 
 
@@ -39,7 +39,7 @@ async def hits(conn: AsyncConnection, bucket: str, key: str, *, window_seconds: 
 async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
     """Counts one hit for (bucket, key); raises 429 over_request_rate_limit past `limit` in the window."""
     window_start = current_window(window_seconds)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn)
     statement = (
         insert(rate_limits)
         .values(bucket=bucket, client_key=key, window_start=window_start, hits=1)

@@ -94,13 +94,9 @@ async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
     return (await conn.execute(delete(users).where(users.c.id == user_id))).rowcount == 1
 
 
-async def convert_to_email_user(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
-    """Gives an anonymous user an email in place: same id, an email identity, no longer anonymous."""
-    return await set_email(conn, user, email)
-
-
 async def set_email(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
-    """Makes `email` the user's confirmed address (and the user permanent): 422 email_exists if taken."""
+    """Makes `email` the user's confirmed address, in place: same id, an email identity, permanent.
+    422 email_exists if the address is taken."""
     if await find_by_email(conn, email) is not None:
         raise ApiError(ErrorCode.email_exists)
     try:
@@ -160,18 +156,15 @@ async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
     body.update({key: value for key, value in optional.items() if value is not None})
     if user["email_change"]:
         body["new_email"] = user["email_change"]
-    factors = (
-        (
-            await conn.execute(
-                select(mfa_factors).where(mfa_factors.c.user_id == user["id"]).order_by(mfa_factors.c.created_at)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    factors = await factors_of(conn, user["id"])
     if factors:
         body["factors"] = [factor_json(row) for row in factors]
     return body
+
+
+async def factors_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:
+    statement = select(mfa_factors).where(mfa_factors.c.user_id == user_id).order_by(mfa_factors.c.created_at)
+    return list((await conn.execute(statement)).mappings().all())
 
 
 def factor_json(row: RowMapping) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import Grant, get_session, issue_refresh_token, session_json
 from guestpass.reference.storage.schema import mfa_challenges, mfa_factors, refresh_tokens
 from guestpass.reference.storage.schema import sessions as sessions_table
-from guestpass.reference.users import get_user
+from guestpass.reference.users import factors_of, get_user
 
 TOTP = "totp"
 AAL1, AAL2 = "aal1", "aal2"
@@ -68,10 +68,6 @@ async def owned_factor(request: Request, conn: AsyncConnection, caller: Caller) 
     if factor is None:
         raise ApiError(ErrorCode.mfa_factor_not_found)
     return factor
-
-
-async def factors_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:
-    return list((await conn.execute(select(mfa_factors).where(mfa_factors.c.user_id == user_id))).mappings().all())
 
 
 # --- POST /factors -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
-from guestpass.reference.users import convert_to_email_user, delete_user, merged_metadata, update_user, user_json
+from guestpass.reference.users import delete_user, merged_metadata, set_email, update_user, user_json
 
 
 async def get_user(request: Request) -> JSONResponse:
@@ -40,7 +40,7 @@ async def update_current_user(request: Request) -> JSONResponse:
         caller = await authenticate(request, conn)
         user = caller.user
         if email and caller.is_anonymous and rt.config.mailer_autoconfirm:
-            user = await convert_to_email_user(conn, user, email)
+            user = await set_email(conn, user, email)
         elif email and email != user["email"]:
             user = await request_email_change(conn, rt, user, email, redirect_of(request, body))
         if password is not None:

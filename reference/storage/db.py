@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -42,6 +43,11 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect_insert(conn: AsyncConnection) -> Any:
+    """The INSERT construct with ON CONFLICT support for the connection's database."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -432,7 +432,7 @@ def conversion_new_user(mp: pytest.MonkeyPatch) -> None:
             raise ApiError(ErrorCode.email_exists)
         return await users.create_user(conn, email=email, user_metadata=current["user_metadata"], confirmed=True)
 
-    mp.setattr(user, "convert_to_email_user", convert)
+    mp.setattr(user, "set_email", convert)
 
 
 @defect("anonymous", source="conversion does not check for a taken email; the unique index answers with a 500")
