@@ -52,6 +52,7 @@ class Config:
     secure_email_change: bool = True
     mfa_challenge_ttl: int = 300
     mfa_verify_attempts_per_window: int = 5
+    mfa_webauthn_enabled: bool = True
     passkeys_enabled: bool = True
     passkey_upgrade_enabled: bool = True
     webauthn_rp_id: str = "localhost"
@@ -122,6 +123,7 @@ _SCALAR_TYPES: dict[str, type] = {
     "secure_email_change": bool,
     "mfa_challenge_ttl": int,
     "mfa_verify_attempts_per_window": int,
+    "mfa_webauthn_enabled": bool,
     "passkeys_enabled": bool,
     "passkey_upgrade_enabled": bool,
     "webauthn_rp_id": str,

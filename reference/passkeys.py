@@ -42,9 +42,14 @@ def origins(config: Config) -> list[str]:
 
 
 async def store_challenge(
-    conn: AsyncConnection, config: Config, ceremony: str, user_id: uuid.UUID | None, challenge: bytes
+    conn: AsyncConnection,
+    config: Config,
+    ceremony: str,
+    user_id: uuid.UUID | None,
+    challenge: bytes,
+    challenge_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    challenge_id, now = uuid.uuid4(), utcnow()
+    challenge_id, now = challenge_id or uuid.uuid4(), utcnow()
     expires_at = now + timedelta(seconds=config.webauthn_challenge_ttl)
     await conn.execute(
         insert(webauthn_challenges).values(
@@ -104,10 +109,14 @@ def registration_options(config: Config, user: RowMapping, existing: list[RowMap
     return challenge, json.loads(options_to_json(options))
 
 
-def authentication_options(config: Config) -> tuple[bytes, dict]:
+def authentication_options(config: Config, allowed: list[str] | None = None) -> tuple[bytes, dict]:
+    """Discoverable (any credential) unless `allowed` names the credential ids that may answer."""
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
     options = generate_authentication_options(
-        rp_id=config.webauthn_rp_id, challenge=challenge, user_verification=user_verification(config)
+        rp_id=config.webauthn_rp_id,
+        challenge=challenge,
+        user_verification=user_verification(config),
+        allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(raw)) for raw in allowed or []],
     )
     return challenge, json.loads(options_to_json(options))
 

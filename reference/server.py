@@ -32,6 +32,7 @@ CAPABILITIES = (
     "cli-handoff",
     "sessions",
     "mfa-totp",
+    "mfa-webauthn",
     "recovery",
     "recovery-password-in-verify",
     "otp",

@@ -196,3 +196,14 @@ Feature: Passkeys: WebAuthn sign-in
     And a visitor "Ann" signed in anonymously
     When "Ann" registers a passkey on their authenticator
     Then the request is refused with 403 "no_authorization"
+
+  @PK-018 @must
+  Scenario: Without user verification, a server that requires it refuses the registration
+    If the target requires user verification, a registration answer whose authenticator did not
+    verify the user MUST be refused with 400 `webauthn_verification_failed`, and no passkey is kept.
+
+    Given the target requires user verification for passkeys
+    And a registered user "Dana" who has signed in
+    When "Dana" registers a passkey on an authenticator that does not verify the user
+    Then the request is refused with 400 "webauthn_verification_failed"
+    And "Dana" lists exactly 0 passkey named "Passkey"

@@ -60,7 +60,8 @@ def enroll(world: World, name: str, friendly_name: str | None = None, device: st
     )
     if response.status_code == 200:
         enrolled = json_body(response)
-        world.remembered[f"factor:{name}"] = {"id": enrolled["id"], "secret": enrolled["totp"]["secret"]}
+        secret = enrolled["totp"]["secret"]
+        world.remembered[f"factor:{name}"] = {"id": enrolled["id"], "type": "totp", "secret": secret}
     return response
 
 
@@ -286,10 +287,10 @@ def amr_excludes(world: World, method: str) -> None:
 
 @then(phrase('"{name}"\'s user lists their factor as "{status}"'))
 def factor_listed(world: World, name: str, status: str) -> None:
-    factor_id = factor_of(world, name)["id"]
+    factor_id, factor_type = factor_of(world, name)["id"], factor_of(world, name)["type"]
     listed = {factor.get("id"): factor for factor in factors_listed(world, name)}
     assert factor_id in listed, f"GET /user does not list the factor {factor_id}"
-    assert listed[factor_id].get("factor_type") == "totp", f"the factor is listed as {listed[factor_id]}"
+    assert listed[factor_id].get("factor_type") == factor_type, f"the factor is listed as {listed[factor_id]}"
     assert listed[factor_id].get("status") == status, f"the factor's status is {listed[factor_id].get('status')!r}"
 
 

@@ -233,6 +233,11 @@ def registers(world: World, name: str) -> None:
     world.record(register(world, world.actor(name)))
 
 
+@when(phrase('"{name}" registers a passkey on an authenticator that does not verify the user'))
+def registers_without_uv(world: World, name: str) -> None:
+    world.record(register(world, world.actor(name), VirtualAuthenticator(user_verified=False)))
+
+
 @when(phrase('"{name}" registers one more passkey'))
 def registers_another(world: World, name: str) -> None:
     world.record(register(world, world.actor(name), VirtualAuthenticator()))

@@ -1,10 +1,12 @@
-"""/factors: TOTP factors of permanent users (anonymous callers are refused first, with a code).
+"""/factors: TOTP and WebAuthn factors of permanent users (anonymous callers are refused first, with a
+code).
 
-POST /factors enrolls an unverified factor; POST /factors/{id}/challenge opens a short-lived challenge;
-POST /factors/{id}/verify checks a code against it and raises the caller's own session to aal2 (same
-session id, new refresh token), ending the user's aal1 sessions; DELETE /factors/{id} unenrolls and
-lowers the sessions that relied on TOTP back to aal1. A challenge and a code's time step are each used
-at most once (compare-and-set), and failed codes are counted per factor."""
+POST /factors enrolls an unverified factor; POST /factors/{id}/challenge opens a short-lived challenge
+(with WebAuthn credential options for a webauthn factor); POST /factors/{id}/verify checks a code, or a
+WebAuthn answer, against it and raises the caller's own session to aal2 (same session id, new refresh
+token), ending the user's aal1 sessions; DELETE /factors/{id} unenrolls and lowers the sessions that
+relied on a second factor back to aal1. A challenge and a code's time step are each used at most once
+(compare-and-set), and failed answers are counted per factor."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from guestpass.reference import totp
+from guestpass.reference import mfa_webauthn, totp
 from guestpass.reference.auth import Caller, authenticate, refuse_anonymous
 from guestpass.reference.body import field, json_object
 from guestpass.reference.clock import as_utc, utcnow
@@ -33,12 +35,12 @@ from guestpass.reference.storage.schema import mfa_challenges, mfa_factors, refr
 from guestpass.reference.storage.schema import sessions as sessions_table
 from guestpass.reference.users import factors_of, get_user
 
-TOTP = "totp"
+TOTP, WEBAUTHN = "totp", mfa_webauthn.WEBAUTHN
+SECOND_FACTOR_METHODS = (TOTP, mfa_webauthn.AMR_METHOD)
 AAL1, AAL2 = "aal1", "aal2"
 UNVERIFIED, VERIFIED = "unverified", "verified"
 VERIFY_BUCKET = "mfa_verify"
 MAX_NAME_LENGTH = 255
-NOT_ENABLED = {"phone": ErrorCode.mfa_phone_enroll_not_enabled, "webauthn": ErrorCode.mfa_webauthn_enroll_not_enabled}
 
 
 # --- who is asking, and for which factor ---------------------------------------------------------------
@@ -73,11 +75,14 @@ async def owned_factor(request: Request, conn: AsyncConnection, caller: Caller) 
 # --- POST /factors -------------------------------------------------------------------------------------
 
 
-def check_factor_type(factor_type: str | None) -> None:
-    if factor_type in NOT_ENABLED:
-        raise ApiError(NOT_ENABLED[factor_type])
-    if factor_type != TOTP:
+def checked_factor_type(config: Config, factor_type: str | None) -> str:
+    if factor_type == "phone":
+        raise ApiError(ErrorCode.mfa_phone_enroll_not_enabled)
+    if factor_type == WEBAUTHN and not config.mfa_webauthn_enabled:
+        raise ApiError(ErrorCode.mfa_webauthn_enroll_not_enabled)
+    if factor_type not in (TOTP, WEBAUTHN):
         raise ApiError(ErrorCode.validation_failed, "factor_type needs to be totp, phone, or webauthn")
+    return factor_type
 
 
 async def check_enrollment(conn: AsyncConnection, caller: Caller, friendly_name: str) -> None:
@@ -90,9 +95,11 @@ async def check_enrollment(conn: AsyncConnection, caller: Caller, friendly_name:
         raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to enroll a new factor")
 
 
-async def insert_factor(conn: AsyncConnection, user_id: uuid.UUID, friendly_name: str, secret: str) -> uuid.UUID:
+async def insert_factor(
+    conn: AsyncConnection, user_id: uuid.UUID, friendly_name: str, factor_type: str, secret: str
+) -> uuid.UUID:
     factor_id, now = uuid.uuid4(), utcnow()
-    values = {"id": factor_id, "user_id": user_id, "friendly_name": friendly_name, "factor_type": TOTP}
+    values = {"id": factor_id, "user_id": user_id, "friendly_name": friendly_name, "factor_type": factor_type}
     try:
         async with conn.begin_nested():
             await conn.execute(
@@ -121,14 +128,16 @@ def totp_details(config: Config, user: RowMapping, secret: str, issuer: str) -> 
 async def enroll(request: Request) -> JSONResponse:
     rt = runtime(request)
     caller, body = await permanent_caller_and_body(request)
-    check_factor_type(field(body, "factor_type", str))
-    friendly_name, secret = short_text(body, "friendly_name"), totp.new_secret()
-    details = totp_details(rt.config, caller.user, secret, short_text(body, "issuer"))
+    factor_type = checked_factor_type(rt.config, field(body, "factor_type", str))
+    friendly_name, secret, details = short_text(body, "friendly_name"), "", {}
+    if factor_type == TOTP:
+        secret = totp.new_secret()
+        details = {"totp": totp_details(rt.config, caller.user, secret, short_text(body, "issuer"))}
     async with rt.db.transaction() as conn:
         caller = await permanent_caller(request, conn)
         await check_enrollment(conn, caller, friendly_name)
-        factor_id = await insert_factor(conn, caller.user["id"], friendly_name, secret)
-    return JSONResponse({"id": str(factor_id), "type": TOTP, "friendly_name": friendly_name, "totp": details})
+        factor_id = await insert_factor(conn, caller.user["id"], friendly_name, factor_type, secret)
+    return JSONResponse({"id": str(factor_id), "type": factor_type, "friendly_name": friendly_name, **details})
 
 
 # --- POST /factors/{id}/challenge ----------------------------------------------------------------------
@@ -139,7 +148,8 @@ async def challenge(request: Request) -> JSONResponse:
     challenge_id, now = uuid.uuid4(), utcnow()
     expires_at = now + timedelta(seconds=rt.config.mfa_challenge_ttl)
     async with rt.db.transaction() as conn:
-        factor = await owned_factor(request, conn, await permanent_caller(request, conn))
+        caller = await permanent_caller(request, conn)
+        factor = await owned_factor(request, conn, caller)
         await conn.execute(
             delete(mfa_challenges).where(mfa_challenges.c.factor_id == factor["id"], mfa_challenges.c.expires_at <= now)
         )
@@ -153,8 +163,12 @@ async def challenge(request: Request) -> JSONResponse:
                 ip=client_key(request, rt.config.rate_limit_header)[:64],
             )
         )
+        ceremony = {}
+        if factor["factor_type"] == WEBAUTHN:
+            options = await mfa_webauthn.open_ceremony(conn, rt.config, caller.user, factor, challenge_id)
+            ceremony = {"webauthn": options}
     expires = int(expires_at.timestamp())
-    return JSONResponse({"id": str(challenge_id), "type": factor["factor_type"], "expires_at": expires})
+    return JSONResponse({"id": str(challenge_id), "type": factor["factor_type"], "expires_at": expires, **ceremony})
 
 
 # --- POST /factors/{id}/verify -------------------------------------------------------------------------
@@ -202,12 +216,17 @@ async def open_challenge(conn: AsyncConnection, factor: RowMapping, challenge_id
 
 
 async def use_challenge_and_step(
-    conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID, step: int, now: datetime
+    conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID, step: int | None, now: datetime
 ) -> None:
-    """Marks the challenge verified and the code's time step used, each only if nobody did first."""
+    """Marks the challenge verified and the code's time step used, each only if nobody did first (a
+    WebAuthn answer has no step: its sign counter was moved on instead)."""
     unused_challenge = (mfa_challenges.c.id == challenge_id, mfa_challenges.c.verified_at.is_(None))
     if (await conn.execute(update(mfa_challenges).where(*unused_challenge).values(verified_at=now))).rowcount != 1:
         raise ApiError(ErrorCode.mfa_ip_address_mismatch)
+    if step is None:
+        verified = update(mfa_factors).where(mfa_factors.c.id == factor["id"]).values(status=VERIFIED, updated_at=now)
+        await conn.execute(verified)
+        return
     fresh_step = or_(mfa_factors.c.last_used_step.is_(None), mfa_factors.c.last_used_step < step)
     statement = (
         update(mfa_factors)
@@ -218,9 +237,9 @@ async def use_challenge_and_step(
         raise ApiError(ErrorCode.mfa_verification_failed, "This code was already used, wait for the next one")
 
 
-async def raise_to_aal2(conn: AsyncConnection, session: RowMapping, now: datetime) -> RowMapping:
-    """The same session at aal2, with totp as its most recent authentication method."""
-    amr = [{"method": TOTP, "timestamp": int(now.timestamp())}, *(e for e in session["amr"] if e["method"] != TOTP)]
+async def raise_to_aal2(conn: AsyncConnection, session: RowMapping, now: datetime, method: str = TOTP) -> RowMapping:
+    """The same session at aal2, with `method` as its most recent authentication method."""
+    amr = [{"method": method, "timestamp": int(now.timestamp())}, *(e for e in session["amr"] if e["method"] != method)]
     await conn.execute(update(sessions_table).where(sessions_table.c.id == session["id"]).values(aal=AAL2, amr=amr))
     return await get_session(conn, session["id"])  # type: ignore[return-value]
 
@@ -251,11 +270,12 @@ async def drop_other_unverified_factors(conn: AsyncConnection, factor: RowMappin
 
 
 async def verified_session(
-    conn: AsyncConnection, rt: Runtime, caller: Caller, factor: RowMapping, challenge_id: uuid.UUID, step: int
+    conn: AsyncConnection, rt: Runtime, caller: Caller, factor: RowMapping, challenge_id: uuid.UUID, step: int | None
 ) -> dict[str, Any]:
     now = utcnow()
     await use_challenge_and_step(conn, factor, challenge_id, step, now)
-    session = await raise_to_aal2(conn, caller.session, now)
+    method = TOTP if factor["factor_type"] == TOTP else mfa_webauthn.AMR_METHOD
+    session = await raise_to_aal2(conn, caller.session, now, method)
     await end_weaker_sessions(conn, caller.user["id"], session["id"])
     await drop_other_unverified_factors(conn, factor)
     raw = await reissue_refresh_token(conn, session["id"])
@@ -263,12 +283,22 @@ async def verified_session(
     return await session_json(conn, rt, Grant(user, session, raw))  # type: ignore[arg-type]
 
 
+def require_type(factor: RowMapping, factor_type: str) -> None:
+    if factor["factor_type"] != factor_type:
+        answer = "a code" if factor["factor_type"] == TOTP else "a webauthn credential_response"
+        raise ApiError(ErrorCode.validation_failed, f"This factor is verified with {answer}")
+
+
 async def verify(request: Request) -> JSONResponse:
     rt = runtime(request)
-    challenge_id, code = verify_params((await permanent_caller_and_body(request))[1])
+    body = (await permanent_caller_and_body(request))[1]
+    if WEBAUTHN in body:
+        return await verify_webauthn(request, body)
+    challenge_id, code = verify_params(body)
     async with rt.db.transaction() as conn:
         caller = await permanent_caller(request, conn)
         factor = await owned_factor(request, conn, caller)
+        require_type(factor, TOTP)
         await refuse_when_locked(conn, rt.config, factor["id"])
         await open_challenge(conn, factor, challenge_id)
         step = totp.matching_step(factor["secret"], code)
@@ -281,6 +311,30 @@ async def verify(request: Request) -> JSONResponse:
     return JSONResponse(payload)
 
 
+async def verify_webauthn(request: Request, body: dict[str, Any]) -> JSONResponse:
+    rt = runtime(request)
+    challenge_id, kind, response = mfa_webauthn.verify_params(body)
+    failure: ApiError | None = None
+    async with rt.db.transaction() as conn:
+        caller = await permanent_caller(request, conn)
+        factor = await owned_factor(request, conn, caller)
+        require_type(factor, WEBAUTHN)
+        await refuse_when_locked(conn, rt.config, factor["id"])
+        await open_challenge(conn, factor, challenge_id)
+        challenge = await mfa_webauthn.take_challenge(conn, challenge_id, caller.user["id"])
+        try:
+            verified = await mfa_webauthn.check_answer(conn, rt.config, factor, kind, response, challenge)
+        except ApiError as error:
+            failure = error
+            await count_failure(conn, rt.config, factor["id"])  # committed with this transaction
+        else:
+            await mfa_webauthn.record_answer(conn, factor, kind, verified)
+            payload = await verified_session(conn, rt, caller, factor, challenge_id, None)
+    if failure is not None:
+        raise failure
+    return JSONResponse(payload)
+
+
 # --- DELETE /factors/{id} ------------------------------------------------------------------------------
 
 
@@ -289,7 +343,7 @@ async def lower_sessions_to_aal1(conn: AsyncConnection, user_id: uuid.UUID) -> N
     which factor raised them): the safe side."""
     statement = select(sessions_table).where(sessions_table.c.user_id == user_id, sessions_table.c.aal == AAL2)
     for session in (await conn.execute(statement)).mappings().all():
-        amr = [entry for entry in session["amr"] if entry["method"] != TOTP]
+        amr = [entry for entry in session["amr"] if entry["method"] not in SECOND_FACTOR_METHODS]
         await conn.execute(update(sessions_table).where(sessions_table.c.id == session["id"]).values(aal=AAL1, amr=amr))
 
 

@@ -1,4 +1,4 @@
-"""Defects of TOTP multi-factor authentication (PROTOCOL §6, seed 004 §3.2.4-3.2.6)."""
+"""Defects of multi-factor authentication, TOTP and WebAuthn (PROTOCOL §6, seed 004 §3.2.4-3.2.6)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Scope
 
-from guestpass.reference import sessions, signin, totp
+from guestpass.reference import mfa_webauthn, passkeys, sessions, signin, totp
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows import mfa
 from guestpass.reference.storage.schema import mfa_challenges, mfa_factors
@@ -251,3 +251,61 @@ def mfa_bad_factor_id_500(mp: pytest.MonkeyPatch) -> None:
 @defect("mfa-totp", source="verify reads challenge_id and code without checking them: a missing one is a 500")
 def mfa_missing_code_500(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(mfa, "verify_params", lambda body: (uuid.UUID(body["challenge_id"]), body["code"]))
+
+
+# --- WebAuthn factors ---------------------------------------------------------------------------------
+
+
+@defect("mfa-webauthn", source="GoTrue updateMFASessionAndClaims handed the TOTP sign-in method for every factor type")
+def mfa_webauthn_amr_totp(mp: pytest.MonkeyPatch) -> None:
+    patch_source(mp, mfa, "verified_session", lambda code: code.replace("else mfa_webauthn.AMR_METHOD", "else TOTP"))
+
+
+@defect("mfa-webauthn", source="the answer's credential looked up by its id among every factor, not the challenged one")
+def mfa_webauthn_any_factor_credential(mp: pytest.MonkeyPatch) -> None:
+    async def answering_credential(conn: Any, factor: Any, response: dict[str, Any]) -> Any:
+        named = mfa_factors.c.webauthn_credential_id == response.get("rawId", response.get("id"))
+        found = (await conn.execute(select(mfa_factors).where(named))).mappings().first()
+        if found is None:
+            raise ApiError(ErrorCode.mfa_verification_failed, "Unknown credential")
+        return found
+
+    mp.setattr(mfa_webauthn, "answering_credential", answering_credential)
+
+
+@defect("mfa-webauthn", source="GoTrue verifyWebAuthnFactor: the challenge destroyed after the check, unconditionally")
+def mfa_webauthn_challenge_reused(mp: pytest.MonkeyPatch) -> None:
+    patch_source(
+        mp, mfa, "open_challenge", lambda code: code.replace('if found["verified_at"] is not None:', "if False:")
+    )
+    patch_source(
+        mp, mfa, "use_challenge_and_step", lambda code: code.replace(", mfa_challenges.c.verified_at.is_(None))", ",)")
+    )
+    patch_source(
+        mp,
+        passkeys,
+        "consume_challenge",
+        lambda code: code.replace(
+            "statement = delete(webauthn_challenges)", "statement = select(webauthn_challenges)"
+        ).replace(
+            "(await conn.execute(statement.returning(*webauthn_challenges.c)))", "(await conn.execute(statement))"
+        ),
+    )
+
+
+@defect("mfa-webauthn", source="neither the MFA challenge's nor the WebAuthn challenge's expiry is compared")
+def mfa_webauthn_expired_challenge_accepted(mp: pytest.MonkeyPatch) -> None:
+    patch_source(
+        mp, mfa, "open_challenge", lambda code: code.replace('if as_utc(found["expires_at"]) <= utcnow():', "if False:")
+    )
+    patch_source(
+        mp,
+        passkeys,
+        "consume_challenge",
+        lambda code: code.replace('if as_utc(row["expires_at"]) <= utcnow():', "if False:"),
+    )
+
+
+@defect("mfa-webauthn", source="a code checked against whatever factor is named: a WebAuthn factor's empty secret")
+def mfa_webauthn_code_accepted(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(mfa, "require_type", lambda factor, factor_type: None)

@@ -49,7 +49,7 @@ def passkey_challenge_expiry_ignored(mp: pytest.MonkeyPatch) -> None:
     )
 
 
-@defect("passkeys", source="Better Auth-style origin check skipped when the header is missing: any origin passes")
+@defect("passkeys", "mfa-webauthn", source="Better Auth-style origin check skipped without its header: any origin")
 def passkey_origin_not_checked(mp: pytest.MonkeyPatch) -> None:
     original = passkeys.verify_authentication_response
 
@@ -82,7 +82,7 @@ def passkey_signature_not_checked(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(webauthn_authentication, "verify_signature", lambda **kwargs: True)
 
 
-@defect("passkeys", source="PROTOCOL §5: the sign counter is ignored, so a cloned key signs in")
+@defect("passkeys", "mfa-webauthn", source="PROTOCOL §5: the sign counter is ignored, so a cloned key signs in")
 def passkey_counter_ignored(mp: pytest.MonkeyPatch) -> None:
     original = passkeys.verify_authentication_response
 
@@ -163,7 +163,7 @@ def passkey_upgrade_leaves_anonymous(mp: pytest.MonkeyPatch) -> None:
     )
 
 
-@defect("passkeys", source="user verification required by configuration but never demanded of the answer")
+@defect("passkeys", "mfa-webauthn", source="user verification required by configuration, never demanded of the answer")
 def passkey_uv_not_required(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(passkeys, "requires_uv", lambda config: False)
 
