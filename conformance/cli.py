@@ -28,6 +28,13 @@ def _check_parser(sub: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--base-url", help="auth root of the server under test, e.g. http://127.0.0.1:9999/auth/v1")
     check.add_argument("--target", type=Path, help="target file (TOML) describing the server under test")
+    check.add_argument(
+        "--instance",
+        action="append",
+        default=[],
+        dest="instances",
+        help="auth root of another process serving the same target (repeatable): requests take turns",
+    )
     check.add_argument("--database-url", help="database of the embedded reference server (default: fresh SQLite)")
     check.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="JSON results file")
     check.add_argument("--junit", type=Path, help="also write JUnit XML here")
@@ -74,6 +81,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         if value:
             argv += [option, str(value)]
     argv += [f"--guestpass-id={scenario_id}" for scenario_id in args.ids]
+    argv += [f"--guestpass-instance={url}" for url in args.instances]
     argv += [f"--guestpass-capability={capability}" for capability in args.capabilities]
     if args.strict:
         argv.append("--guestpass-strict")
@@ -247,6 +255,52 @@ def reap(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def model(argv: Sequence[str]) -> int:
+    import tempfile
+
+    from guestpass.conformance.embedded import reference_servers
+    from guestpass.conformance.model import run_model
+
+    parser = argparse.ArgumentParser(
+        prog="guestpass model",
+        description="Drive a server through random sequences of sign-ins, refreshes, logouts, conversions, "
+        "merges, contributions and self-deletes, and compare every answer with a model. Exit 0: it agrees; "
+        "1: it does not (the shrunk failing program is printed); 2: usage error or target unreachable.",
+    )
+    parser.add_argument("--base-url", help="auth root of the server under test (default: the embedded server)")
+    parser.add_argument("--target", type=Path, help="target file (TOML) describing the server under test")
+    parser.add_argument("--database-url", help="database of the embedded reference server (default: fresh SQLite)")
+    parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0: every run is the same)")
+    parser.add_argument("--max-examples", type=int, default=25, help="how many programs to run (default 25)")
+    parser.add_argument("--steps", type=int, default=20, help="at most this many steps per program (default 20)")
+    args = parser.parse_args(argv)
+    try:
+        target = Target.load(args.target, base_url=args.base_url) if args.target else None
+    except TargetError as error:
+        print(f"guestpass: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if target is None and args.base_url:
+        target = Target(base_url=args.base_url.rstrip("/"))
+    if target is not None:
+        if problem := reachable(target.base_url):
+            print(f"guestpass: the target {target.base_url} is unreachable: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        agreed = run_model(target, seed=args.seed, max_examples=args.max_examples, steps=args.steps)
+        return EXIT_OK if agreed else EXIT_UNEXPECTED
+    with (
+        tempfile.TemporaryDirectory(prefix="guestpass-model-") as workdir,
+        reference_servers(Path(workdir), database_url=args.database_url, variants=False) as embedded,
+    ):
+        agreed = run_model(embedded, seed=args.seed, max_examples=args.max_examples, steps=args.steps)
+    return EXIT_OK if agreed else EXIT_UNEXPECTED
+
+
+def fuzz(argv: Sequence[str]) -> int:
+    from guestpass.conformance.fuzz import fuzz as run_fuzz
+
+    return run_fuzz(argv)
+
+
 def login(argv: Sequence[str]) -> int:
     from guestpass.reference.login import main as login_main
 
@@ -258,6 +312,8 @@ COMMANDS = {
     "migrate": migrate,
     "reap": reap,
     "login": login,
+    "fuzz": fuzz,
+    "model": model,
     "report": report,
     "compare": compare,
     "spec": spec,
@@ -277,7 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("serve", help="run the reference server (see `guestpass serve --help`)")
     sub.add_parser("migrate", help="apply the reference server's migrations")
     sub.add_parser("reap", help="delete idle anonymous users that own nothing")
+    sub.add_parser("model", help="model-based testing: random programs compared with a model of the server")
     sub.add_parser("login", help="sign the CLI in through a browser (the reference CLI client)")
+    sub.add_parser("fuzz", help="fuzz the auth API from its OpenAPI document (Schemathesis)")
     sub.add_parser("report", help="render a results file as an HTML report")
     sub.add_parser("compare", help="several implementations' results side by side (HTML, Markdown)")
     sub.add_parser("spec", help="the scenarios as a readable specification (HTML, Markdown)")

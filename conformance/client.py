@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -15,7 +18,8 @@ USER_AGENT = "guestpass-conformance"
 
 class ApiClient:
     """One per scenario. `client_key` goes in the target's rate-limit header so scenarios do not
-    share a rate-limit bucket."""
+    share a rate-limit bucket. With `instances` (other processes serving the same target), requests
+    to the target take its base URLs in turn, so that parallel requests land on different processes."""
 
     def __init__(
         self,
@@ -26,8 +30,12 @@ class ApiClient:
         rate_limit_header: str | None = None,
         client_key: str | None = None,
         timeout: float = 15.0,
+        instances: Sequence[str] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.instances = (self.base_url, *(url.rstrip("/") for url in instances))
+        self._turns = itertools.cycle(self.instances)
+        self._turn_lock = threading.Lock()
         self.transcript = transcript
         self.apikey = apikey
         self.rate_limit_header = rate_limit_header
@@ -63,13 +71,27 @@ class ApiClient:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
         request = self._http.build_request(
-            method, (base_url or self.base_url) + path, json=json, content=content, headers=all_headers
+            method, self.root(base_url) + path, json=json, content=content, headers=all_headers
         )
         started = time.perf_counter()
         response = self._http.send(request)
         response.read()
         self.transcript.record(Exchange(request, response, (time.perf_counter() - started) * 1000))
         return response
+
+    def root(self, base_url: str | None = None) -> str:
+        """`base_url`, else the target's, taking its instances in turn (unless a step moved the client
+        to another server, such as a variant)."""
+        if base_url:
+            return base_url
+        if len(self.instances) == 1 or self.base_url != self.instances[0]:
+            return self.base_url
+        with self._turn_lock:
+            return next(self._turns)
+
+    def instance_of(self, url: str) -> str | None:
+        """The base URL of the target's instance that `url` is on, if any."""
+        return next((root for root in self.instances if url.startswith(root + "/")), None)
 
     def close(self) -> None:
         self._http.close()

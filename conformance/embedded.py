@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,9 +17,12 @@ import tomli_w
 
 from guestpass.conformance.target import Target, TargetError
 from guestpass.fixtures.mail import free_port
+from guestpass.fixtures.oidc import OidcProvider, node_available
 
 REFERENCE_COMMAND = (sys.executable, "-m", "guestpass.reference")
 STARTUP_TIMEOUT = 60.0
+OIDC_PROVIDER_NAME = "guestpass"
+OIDC_CALLBACK = "http://127.0.0.1/auth/v1/callback"  # any port on loopback (RFC 8252 §7.3)
 
 
 @dataclass
@@ -50,6 +54,7 @@ def start_server(
     name: str,
     database_url: str | None,
     extra_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> ServerProcess:
     """One server on an ephemeral port, with a fresh SQLite file unless `database_url` is given."""
     target_file, log_file = workdir / f"{name}.target.toml", workdir / f"{name}.log"
@@ -68,7 +73,7 @@ def start_server(
     ]
     with log_file.open("w") as log:
         process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         )
     return ServerProcess(process, target_file, log_file)
 
@@ -82,15 +87,41 @@ VARIANTS = {
 
 
 @contextmanager
+def suite_oidc_provider(enabled: bool) -> Iterator[dict[str, str]]:
+    """The suite's OpenID provider (when Node.js is here), as the environment that makes it the main
+    reference server's provider `guestpass`. Nothing without Node.js: the oauth scenarios are then not
+    applicable."""
+    if not (enabled and node_available()):
+        yield {}
+        return
+    with OidcProvider([OIDC_CALLBACK], any_loopback_port=True) as provider:
+        settings = {"issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret}
+        yield {"GUESTPASS_OIDC_PROVIDERS": json.dumps({OIDC_PROVIDER_NAME: settings})}
+
+
+@contextmanager
 def reference_servers(
-    workdir: Path, *, database_url: str | None = None, command: Sequence[str] = REFERENCE_COMMAND, variants: bool = True
+    workdir: Path,
+    *,
+    database_url: str | None = None,
+    command: Sequence[str] = REFERENCE_COMMAND,
+    variants: bool = True,
+    oauth: bool = True,
 ) -> Iterator[Target]:
     """The main server plus (with `variants`) one per entry of VARIANTS, described together in
     `workdir/target.toml` so that another process can check them too. All of them mail to one
-    loopback port, where the suite runs its capture SMTP server."""
+    loopback port, where the suite runs its capture SMTP server; with `oauth`, the main server signs
+    in through the suite's OpenID provider, which lives as long as the servers."""
     workdir.mkdir(parents=True, exist_ok=True)
+    with suite_oidc_provider(oauth) as oidc_env:
+        yield from _reference_servers(workdir, database_url, command, variants, oidc_env)
+
+
+def _reference_servers(
+    workdir: Path, database_url: str | None, command: Sequence[str], variants: bool, oidc_env: dict[str, str]
+) -> Iterator[Target]:
     mail = ["--smtp-port", str(free_port())]
-    servers = {"main": start_server(command, workdir, "main", database_url, mail)}
+    servers = {"main": start_server(command, workdir, "main", database_url, mail, oidc_env)}
     for name, flags in VARIANTS.items() if variants else ():
         servers[name] = start_server(command, workdir, name, None, [*flags, *mail])
     try:

@@ -30,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("guestpass", "guestpass conformance suite")
     group.addoption("--guestpass-base-url", help="auth root of the server under test (default: embedded server)")
     group.addoption("--guestpass-target", help="target file (TOML) describing the server under test")
+    group.addoption(
+        "--guestpass-instance", action="append", default=[], help="another process serving the target (repeatable)"
+    )
     group.addoption("--guestpass-database-url", help="database for the embedded reference server")
     group.addoption("--guestpass-results", help="write JSON results to this file")
     group.addoption("--guestpass-id", action="append", default=[], help="run only this scenario ID (repeatable)")

@@ -11,6 +11,7 @@ from guestpass.conformance.capabilities import CAPABILITIES
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
 PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user", "user_verification")
+OAUTH_KEYS = ("provider", "issuer", "redirect_to", "flow_ttl")
 
 
 class TargetError(ValueError):
@@ -51,6 +52,17 @@ class Passkeys:
 
 
 @dataclass(frozen=True)
+class OAuth:
+    """The provider slot the server has pointed at the suite's OpenID provider (`guestpass oidc-provider`,
+    or the one the embedded reference server is started with), and where the site receives the result."""
+
+    provider: str | None = None
+    issuer: str | None = None
+    redirect_to: str | None = None
+    flow_ttl: float | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     base_url: str
     name: str = "unnamed target"
@@ -66,6 +78,8 @@ class Target:
     mail: Mail = field(default_factory=Mail)
     mfa_challenge_ttl: float | None = None
     passkeys: Passkeys = field(default_factory=Passkeys)
+    oauth: OAuth = field(default_factory=OAuth)
+    instances: tuple[str, ...] = ()  # further base URLs of processes serving the same target
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -105,6 +119,8 @@ class Target:
             ),
             mfa_challenge_ttl=data.get("mfa", {}).get("challenge_ttl"),
             passkeys=Passkeys(**{key: value for key, value in data.get("passkeys", {}).items() if key in PASSKEY_KEYS}),
+            instances=tuple(url.rstrip("/") for url in data.get("instances", [])),
+            oauth=OAuth(**{key: value for key, value in data.get("oauth", {}).items() if key in OAUTH_KEYS}),
         )
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -96,12 +97,14 @@ def guestpass_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     target_file = config.getoption("guestpass_target")
     base_url = config.getoption("guestpass_base_url")
     recorder = config.stash[RECORDER]
+    instances = tuple(url.rstrip("/") for url in config.getoption("guestpass_instance"))
     if target_file:
         target = Target.load(Path(target_file), base_url=base_url)
+        target = dataclasses.replace(target, instances=target.instances + instances)
         recorder.target = target_summary(target)
         yield target
     elif base_url:
-        target = Target(base_url=base_url.rstrip("/"))
+        target = Target(base_url=base_url.rstrip("/"), instances=instances)
         recorder.target = target_summary(target)
         yield target
     else:
@@ -145,6 +148,7 @@ def world(request: pytest.FixtureRequest, guestpass_target: Target, guestpass_ma
         apikey=guestpass_target.anon_key,
         rate_limit_header=guestpass_target.rate_limits.header,
         client_key=fresh_client_key(),
+        instances=guestpass_target.instances,
     )
     yield World(guestpass_target, client, mail=guestpass_mail.capture)
     client.close()

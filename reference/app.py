@@ -18,8 +18,11 @@ from guestpass.reference.errors import ApiError, ErrorCode, error_response
 from guestpass.reference.flows import (
     admin,
     cli,
+    external,
+    identities,
     logout,
     mfa,
+    openapi,
     otp,
     passkey_page,
     passkeys,
@@ -44,6 +47,7 @@ AUTH_FLOWS = (
     verify,
     recover,
     otp,
+    identities,
     user,
     user_sessions,
     logout,
@@ -52,6 +56,8 @@ AUTH_FLOWS = (
     passkey_page,
     cli,
     admin,
+    external,
+    openapi,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, TypeVar
 
@@ -13,6 +14,33 @@ from guestpass.reference.errors import ApiError, ErrorCode
 T = TypeVar("T")
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates: no database column takes them
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):  # 1e400 overflows to infinity, which no JSON column takes
+        raise ValueError(f"{number} is out of range")
+    return value
+
+
+def storable(value: Any) -> bool:
+    """Every string of the document, keys included, is text a database can store."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and UNSTORABLE_TEXT.search(item):
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -20,11 +48,13 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(ErrorCode.bad_json, "Could not parse request body as JSON") from None
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.bad_json, "Request body must be a JSON object")
+    if not storable(body):
+        raise ApiError(ErrorCode.validation_failed, "Text may not contain NUL characters or unpaired surrogates")
     return body
 
 
@@ -36,6 +66,12 @@ def field(body: dict[str, Any], name: str, kind: type[T]) -> T | None:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise ApiError(ErrorCode.bad_json, f"Could not parse request body as JSON: {name} has the wrong type")
     return value
+
+
+def check_fields(body: dict[str, Any], **kinds: type) -> None:
+    """400 bad_json if one of these fields has the wrong JSON type, even where the request leaves it unread."""
+    for name, kind in kinds.items():
+        field(body, name, kind)
 
 
 def normalized_email(value: str) -> str:

@@ -61,6 +61,8 @@ class Config:
     webauthn_user_verification: str = "preferred"
     webauthn_challenge_ttl: int = 300
     max_passkeys_per_user: int = 10
+    oidc_providers: str = ""
+    oauth_flow_ttl: int = 600
 
     @property
     def jwt_issuer(self) -> str:
@@ -82,6 +84,7 @@ TEST_PROFILE: dict[str, Any] = {
     "webauthn_challenge_ttl": 3,
     "max_passkeys_per_user": 3,
     "webauthn_user_verification": "required",
+    "oauth_flow_ttl": 3,
 }
 
 
@@ -132,6 +135,8 @@ _SCALAR_TYPES: dict[str, type] = {
     "webauthn_user_verification": str,
     "webauthn_challenge_ttl": int,
     "max_passkeys_per_user": int,
+    "oidc_providers": str,
+    "oauth_flow_ttl": int,
 }
 
 

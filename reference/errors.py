@@ -16,16 +16,24 @@ API_VERSION_2024_01_01 = date(2024, 1, 1)
 class ErrorCode(StrEnum):
     anonymous_provider_disabled = "anonymous_provider_disabled"
     anonymous_token_invalid = "anonymous_token_invalid"
+    bad_code_verifier = "bad_code_verifier"
     bad_json = "bad_json"
     bad_jwt = "bad_jwt"
+    bad_oauth_callback = "bad_oauth_callback"
+    bad_oauth_state = "bad_oauth_state"
     cli_code_invalid = "cli_code_invalid"
     cli_no_anonymous_session = "cli_no_anonymous_session"
     email_address_invalid = "email_address_invalid"
     email_exists = "email_exists"
     email_not_confirmed = "email_not_confirmed"
     email_send_failed = "email_send_failed"
+    flow_state_expired = "flow_state_expired"
+    flow_state_not_found = "flow_state_not_found"
+    identity_already_exists = "identity_already_exists"
+    identity_not_found = "identity_not_found"
     insufficient_aal = "insufficient_aal"
     invalid_credentials = "invalid_credentials"
+    manual_linking_disabled = "manual_linking_disabled"
     merge_source_is_target = "merge_source_is_target"
     merge_source_not_anonymous = "merge_source_not_anonymous"
     method_not_allowed = "method_not_allowed"
@@ -44,11 +52,13 @@ class ErrorCode(StrEnum):
     over_email_send_rate_limit = "over_email_send_rate_limit"
     over_request_rate_limit = "over_request_rate_limit"
     passkey_disabled = "passkey_disabled"
+    provider_email_needs_verification = "provider_email_needs_verification"
     phone_provider_disabled = "phone_provider_disabled"
     refresh_token_already_used = "refresh_token_already_used"
     refresh_token_not_found = "refresh_token_not_found"
     same_password = "same_password"
     session_not_found = "session_not_found"
+    single_identity_not_deletable = "single_identity_not_deletable"
     signup_disabled = "signup_disabled"
     too_many_passkeys = "too_many_passkeys"
     unexpected_failure = "unexpected_failure"
@@ -68,16 +78,24 @@ class ErrorCode(StrEnum):
 ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.anonymous_provider_disabled: (422, "Anonymous sign-ins are disabled"),
     ErrorCode.anonymous_token_invalid: (400, "anon_refresh_token is not a live refresh token of an anonymous user"),
+    ErrorCode.bad_code_verifier: (403, "code challenge does not match previously saved code verifier"),
     ErrorCode.bad_json: (400, "Could not parse request body as JSON"),
     ErrorCode.bad_jwt: (403, "invalid JWT: unable to parse or verify signature"),
+    ErrorCode.bad_oauth_callback: (400, "The OAuth callback could not be completed"),
+    ErrorCode.bad_oauth_state: (400, "OAuth callback with invalid state"),
     ErrorCode.cli_code_invalid: (400, "Invalid code, or the code has expired or was used"),
     ErrorCode.cli_no_anonymous_session: (400, "No anonymous session is associated with this code"),
     ErrorCode.email_address_invalid: (400, "Email address is invalid"),
     ErrorCode.email_exists: (422, "A user with this email address has already been registered"),
     ErrorCode.email_not_confirmed: (400, "Email not confirmed"),
     ErrorCode.email_send_failed: (500, "Error sending the email"),
+    ErrorCode.flow_state_expired: (403, "invalid flow state, flow state has expired"),
+    ErrorCode.flow_state_not_found: (404, "invalid flow state, no valid flow state found"),
+    ErrorCode.identity_already_exists: (422, "Identity is already linked to another user"),
+    ErrorCode.identity_not_found: (404, "Identity doesn't exist"),
     ErrorCode.insufficient_aal: (403, "AAL2 required"),
     ErrorCode.invalid_credentials: (400, "Invalid login credentials"),
+    ErrorCode.manual_linking_disabled: (404, "Manual linking is disabled"),
     ErrorCode.merge_source_is_target: (422, "The anonymous refresh token belongs to the signed-in user"),
     ErrorCode.merge_source_not_anonymous: (422, "The anonymous refresh token belongs to a permanent user"),
     ErrorCode.method_not_allowed: (405, "Method not allowed"),
@@ -99,10 +117,15 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ),
     ErrorCode.over_request_rate_limit: (429, "Request rate limit reached"),
     ErrorCode.phone_provider_disabled: (400, "Phone signups are disabled"),
+    ErrorCode.provider_email_needs_verification: (
+        422,
+        "The provider's email address is not verified and belongs to an existing user",
+    ),
     ErrorCode.refresh_token_already_used: (400, "Invalid Refresh Token: Already Used"),
     ErrorCode.refresh_token_not_found: (400, "Invalid Refresh Token: Refresh Token Not Found"),
     ErrorCode.same_password: (422, "New password should be different from the old password."),
     ErrorCode.session_not_found: (403, "Session from session_id claim in JWT does not exist"),
+    ErrorCode.single_identity_not_deletable: (422, "User must have at least 1 identity after unlinking"),
     ErrorCode.signup_disabled: (422, "Signups not allowed for this instance"),
     ErrorCode.unexpected_failure: (500, "Unexpected failure"),
     ErrorCode.unsupported_grant_type: (400, "unsupported_grant_type"),

@@ -25,5 +25,6 @@ def allowed_redirect(config: Config, requested: str | None) -> str:
 
 def redirect_of(request: Request, body: dict[str, Any]) -> str:
     """supabase-js sends redirect_to in the query string; other clients put it in the body."""
-    requested = request.query_params.get("redirect_to") or field(body, "redirect_to", str)
+    in_body = field(body, "redirect_to", str)  # checked even when the query names one
+    requested = request.query_params.get("redirect_to") or in_body
     return allowed_redirect(runtime(request).config, requested)

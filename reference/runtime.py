@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from guestpass.reference.config import Config
 from guestpass.reference.mailer import Mailer
+from guestpass.reference.oidc import OidcProvider, providers
 from guestpass.reference.passwords import PasswordHasher
 from guestpass.reference.storage.db import Database
 from guestpass.reference.tokens import SigningKey, load_signing_key
@@ -20,6 +21,7 @@ class Runtime:
     key: SigningKey
     passwords: PasswordHasher
     mailer: Mailer
+    oidc: dict[str, OidcProvider] = field(default_factory=dict)
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -29,6 +31,7 @@ class Runtime:
             load_signing_key(config),
             PasswordHasher(config.password_cost),
             Mailer(config),
+            providers(config),
         )
 
 

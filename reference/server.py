@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from guestpass.reference import tokens
 from guestpass.reference.app import AUTH_PREFIX, DATA_PREFIX, create_app
 from guestpass.reference.config import TEST_PROFILE, Config, config_from_env
+from guestpass.reference.oidc import ProviderSettings, provider_settings
 from guestpass.reference.storage.migrate import upgrade
 
 CAPABILITIES = (
@@ -40,6 +41,7 @@ CAPABILITIES = (
     "email-confirmation",
     "passkeys",
     "passkey-upgrade",
+    "oauth",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
@@ -127,6 +129,9 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
         capabilities = [c for c in capabilities if not c.startswith("passkey")]
     if not config.passkey_upgrade_enabled:
         capabilities = [c for c in capabilities if c != "passkey-upgrade"]
+    oidc = provider_settings(config)
+    if not oidc:
+        capabilities = [c for c in capabilities if c != "oauth"]
     return {
         "name": "guestpass reference server",
         "base_url": base_url,
@@ -156,6 +161,17 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "max_per_user": config.max_passkeys_per_user,
             "user_verification": config.webauthn_user_verification,
         },
+        **({"oauth": oauth_description(config, next(iter(oidc.values())))} if oidc else {}),
+    }
+
+
+def oauth_description(config: Config, provider: ProviderSettings) -> dict[str, Any]:
+    """The first configured provider, which the suite's own OpenID provider is expected to be."""
+    return {
+        "provider": provider.name,
+        "issuer": provider.issuer,
+        "redirect_to": config.site_url,
+        "flow_ttl": config.oauth_flow_ttl,
     }
 
 

@@ -18,6 +18,12 @@ from guestpass.reference.users import get_user
 MERGE_FIELD = "anonymous_refresh_token"
 
 
+def merge_token(body: dict[str, Any]) -> str | None:
+    """The anonymous refresh token of the merge step; paths read it before writing anything, so that a
+    malformed one is refused (400 bad_json) with nothing done."""
+    return field(body, MERGE_FIELD, str)
+
+
 async def complete_sign_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, method: str) -> JSONResponse:
     return JSONResponse(await signed_in(request, body, user_id, method))
 
@@ -25,7 +31,7 @@ async def complete_sign_in(request: Request, body: dict[str, Any], user_id: uuid
 async def signed_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, method: str) -> dict[str, Any]:
     """The session response of a sign-in, after the merge step."""
     rt = runtime(request)
-    token = field(body, MERGE_FIELD, str)
+    token = merge_token(body)
     merge = await merge_anonymous_user(rt.db, user_id, token) if token else None
     async with rt.db.transaction() as conn:
         user = await get_user(conn, user_id)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.users import AUDIENCE
 
 API_KEY_TTL = 10 * 365 * 24 * 3600
 
@@ -65,9 +66,10 @@ def sign(key: SigningKey, claims: dict[str, Any]) -> str:
 
 
 def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:
-    """Signature, algorithm, expiry and issuer, or 403 bad_jwt saying which."""
+    """Algorithm, key id, signature, expiry, not-before, issuer and audience, or 403 bad_jwt saying which."""
     try:
-        return jwt.decode(
+        check_key_id(key, jwt.get_unverified_header(token))
+        claims = jwt.decode(
             token,
             key.public,
             algorithms=[key.algorithm],
@@ -75,8 +77,23 @@ def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:
             options={"require": ["exp", "iat", "iss", "role"], "verify_aud": False},
             leeway=0,
         )
+        check_audience(claims)
     except jwt.PyJWTError as error:
         raise ApiError(ErrorCode.bad_jwt, f"invalid JWT: unable to parse or verify signature, {error}") from None
+    return claims
+
+
+def check_key_id(key: SigningKey, header: dict[str, Any]) -> None:
+    """A key pair has an id, and a token naming another key is not the server's (an HS256 secret has
+    none: GoTrue then ignores the kid)."""
+    if key.kid is not None and header.get("kid", key.kid) != key.kid:
+        raise jwt.InvalidKeyError(f"unknown key id {header['kid']!r}")
+
+
+def check_audience(claims: dict[str, Any]) -> None:
+    """User tokens are for `authenticated`; API keys name no audience."""
+    if "aud" in claims and AUDIENCE not in (claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]):
+        raise jwt.InvalidAudienceError(f"the token is for another audience ({claims['aud']!r})")
 
 
 def api_key(key: SigningKey, role: str, issuer: str) -> str:

@@ -39,6 +39,7 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
         workdir,
         command=command,
         variants=bool({"anonymous", "email-confirmation", "passkeys"} & set(defect.capabilities)),
+        oauth="oauth" in defect.capabilities,
     ):
         command = [
             sys.executable,

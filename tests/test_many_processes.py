@@ -5,6 +5,7 @@ over both processes."""
 from __future__ import annotations
 
 import itertools
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import served
+from support import outcomes, run_check, served
 
 from guestpass.conformance.parallel import run_together
 
@@ -118,3 +119,30 @@ def test_a_merge_happens_once_across_processes(two_servers: list[str]) -> None:
     assert [a.json()["anonymous_merge"].get("moved") for a in answers if "moved" in a.json()["anonymous_merge"]] == [
         {"items": 3}
     ]
+
+
+SPREAD_CAPABILITIES = ("core", "anonymous", "rate-limits", "admin", "merge", "owned-data", "self-delete")
+SPREAD_CAPABILITIES += ("cli-handoff", "sessions", "mfa-totp", "mfa-webauthn", "passkeys")
+
+
+def test_the_suite_passes_with_its_requests_spread_over_two_processes(
+    tmp_path: Path, postgres_database_url: str
+) -> None:
+    """Every request of the suite, parallel ones included, takes the two processes in turn: rate limits,
+    challenges, CLI attempts and refresh rotation must hold across them."""
+    # One deployment: one signing secret, one public URL (the issuer of its tokens) in front of both.
+    env = {"GUESTPASS_JWT_SECRET": secrets.token_urlsafe(32), "GUESTPASS_EXTERNAL_URL": "http://127.0.0.1:9/auth/v1"}
+    with ExitStack() as stack:
+        urls = []
+        for name in ("first", "second"):
+            (tmp_path / name).mkdir()
+            args = ("--profile", "test", "--database-url", postgres_database_url)
+            urls.append(stack.enter_context(served(tmp_path / name, *args, env=env))["base_url"])
+        capabilities = [f"--capability={capability}" for capability in SPREAD_CAPABILITIES]
+        target = tmp_path / "first" / "served.target.toml"
+        completed, document = run_check(
+            tmp_path / "results.json", "--target", str(target), "--instance", urls[1], *capabilities
+        )
+    unexpected = {i: o for i, o in outcomes(document).items() if o not in ("passed", "not_applicable")}
+    assert completed.returncode == 0 and not unexpected, f"{unexpected}\n{completed.stdout[-6000:]}"
+    assert sum(o == "passed" for o in outcomes(document).values()) >= 100

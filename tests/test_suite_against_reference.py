@@ -12,22 +12,29 @@ from support import outcomes, run_check, served
 from guestpass.fixtures.mail import free_port
 from guestpass.reports import results_schema
 
+# Algorithm confusion and key ids need tokens signed with a key pair: test_suite_passes_with_es256_tokens runs them.
+KEY_PAIR_ONLY = frozenset({"CORE-034", "CORE-035"})
 
-def assert_all_passed(completed, document) -> None:  # type: ignore[no-untyped-def]
-    failed = {i: o for i, o in outcomes(document).items() if o != "passed"}
+
+def assert_all_passed(completed, document, not_applicable: frozenset[str] = frozenset()) -> None:  # type: ignore[no-untyped-def]
+    failed = {
+        i: o
+        for i, o in outcomes(document).items()
+        if o != "passed" and not (o == "not_applicable" and i in not_applicable)
+    }
     assert completed.returncode == 0 and not failed, f"{failed}\n{completed.stdout[-6000:]}\n{completed.stderr}"
 
 
 def test_suite_passes_on_embedded_sqlite(tmp_path: Path) -> None:
     completed, document = run_check(tmp_path / "results.json")
-    assert_all_passed(completed, document)
+    assert_all_passed(completed, document, KEY_PAIR_ONLY)
     jsonschema.validate(document, results_schema())
-    assert document["summary"]["passed"] == len(document["scenarios"]) >= 40
+    assert document["summary"]["passed"] == len(document["scenarios"]) - len(KEY_PAIR_ONLY) >= 40
 
 
 def test_suite_passes_on_embedded_postgres(tmp_path: Path, postgres_database_url: str) -> None:
     completed, document = run_check(tmp_path / "results.json", "--database-url", postgres_database_url)
-    assert_all_passed(completed, document)
+    assert_all_passed(completed, document, KEY_PAIR_ONLY)
 
 
 def test_separate_server_checked_by_base_url(tmp_path: Path) -> None:

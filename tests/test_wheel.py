@@ -37,6 +37,9 @@ def test_wheel_installs_only_the_guestpass_namespace(wheel: Path) -> None:
         "guestpass/reports/results.schema.json",
         "guestpass/conformance/pytest.ini",
         "guestpass/reference/storage/migrations/versions/0001_initial.py",
+        "guestpass/reference/openapi.json",
+        "guestpass/fixtures/oidc_provider/provider.mjs",
+        "guestpass/fixtures/oidc_provider/package-lock.json",
     ):
         assert expected in names
 

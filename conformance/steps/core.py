@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from typing import Any
@@ -221,17 +222,78 @@ FORGERIES = {
 }
 
 
+# forgeries only the server's own key can sign
+SERVER_SIGNED = {
+    "their claims re-signed by the server's key and expired": jwt_tools.expired,
+    "their claims re-signed by the server's key under an unknown key id": jwt_tools.with_unknown_key_id,
+    "their claims re-signed by the server's key for a foreign issuer": jwt_tools.from_foreign_issuer,
+    "their claims re-signed by the server's key for a foreign audience": jwt_tools.for_foreign_audience,
+    "their claims re-signed by the server's key to be valid only from an hour ahead": jwt_tools.not_valid_yet,
+}
+KEYED_WITH_PUBLIC_KEY = "their claims signed HS256 with that public key"
+JWKS_PATH = "/.well-known/jwks.json"
+
+
 @when(phrase('"{name}" requests "{request}" with {forgery}'))
 def actor_sends_forged(world: World, name: str, request: str, forgery: str) -> None:
     token = world.actor(name).access_token()
-    if forgery == "their claims re-signed by the server's key and expired":
+    if forgery == KEYED_WITH_PUBLIC_KEY:
+        send_keyed_with_public_key(world, request, token)
+        return
+    if forgery in SERVER_SIGNED:
         key = jwt_tools.server_signing_key(world.target)
         if key is None:
-            pytest.skip("not applicable: the target file shares no signing key to make an expired token with")
-        forged = jwt_tools.expired(token, *key)
+            pytest.skip("not applicable: the target file shares no signing key to make such a token with")
+        forged = SERVER_SIGNED[forgery](token, *key)
     else:
         forged = FORGERIES[forgery](token)
     world.record(world.client.request(*split_request(request), token=forged))
+
+
+@given(phrase('"{name}"\'s access token names its signing key'))
+def token_names_key(world: World, name: str) -> None:
+    if not jwt_tools.header_of(world.actor(name).access_token()).get("kid"):
+        pytest.skip("not applicable: the target's access tokens name no key (no kid header)")
+
+
+@given(phrase('the public key that verifies "{name}"\'s access token'))
+def verifying_public_key(world: World, name: str) -> None:
+    """From the target's JWKS, or else from the private key the target file shares."""
+    header = jwt_tools.header_of(world.actor(name).access_token())
+    if str(header.get("alg", "")).startswith("HS"):
+        pytest.skip("not applicable: the target signs its access tokens with a shared secret, not a key pair")
+    response = world.client.request("GET", JWKS_PATH)
+    try:
+        jwks = response.json() if response.is_success else None
+    except ValueError:
+        jwks = None
+    public_key = jwt_tools.published_public_key(jwks, header.get("kid")) or jwt_tools.shared_public_key(world.target)
+    if public_key is None:
+        pytest.skip(f"not applicable: the target publishes no key for its access tokens at {JWKS_PATH}")
+    world.remembered["public_key"] = public_key
+
+
+def send_keyed_with_public_key(world: World, request: str, token: str) -> None:
+    """One request per form of the public key used as the HMAC secret."""
+    world.remembered["forged_responses"] = {
+        form: world.record(world.client.request(*split_request(request), token=jwt_tools.hs256_signed(token, secret)))
+        for form, secret in jwt_tools.public_key_secrets(world.remembered["public_key"]).items()
+    }
+
+
+@when(phrase('"{name}"\'s account is deleted'))
+def account_deleted(world: World, name: str) -> None:
+    """By the user (self-delete) or else by the service role (admin), whichever the target claims."""
+    actor = world.actor(name)
+    if world.target.claims("self-delete"):
+        expected, response = 204, world.client.request("DELETE", "/user", token=actor.access_token())
+    elif world.target.claims("admin") and world.target.service_role_key:
+        token = world.target.service_role_key
+        expected, response = 200, world.client.request("DELETE", f"/admin/users/{actor.user_id}", token=token)
+    else:
+        pytest.skip("not applicable: the target claims neither self-delete nor admin, so no user can be deleted")
+    world.record(response)
+    assert response.status_code == expected, f"deleting {name}: {unexpected_status(expected, response)}"
 
 
 @when(phrase('"{name}" refreshes their session'))
@@ -392,6 +454,32 @@ def access_token_refused(
 ) -> None:
     response = world.client.request("GET", "/user", token=world.actor(name).access_token(device or DEFAULT_DEVICE))
     assert_refused(response, status, *filter(None, (code, other)))
+
+
+REFUSED_BY = REFUSED_WITH.removesuffix("$") + r' by (?P<requests>".+")$'
+REQUEST_BODIES: dict[str, Any] = {"PUT /user": {"data": {}}}
+
+
+@then(parsers.re(r'"(?P<name>[^"]+)"\'s access token' + ON_DEVICE + REFUSED_BY), converters={"status": int})
+def access_token_refused_by(
+    world: World, name: str, device: str | None, status: int, code: str, other: str | None, requests: str
+) -> None:
+    token = world.actor(name).access_token(device or DEFAULT_DEVICE)
+    for request in re.findall(r'"([^"]+)"', requests):
+        response = world.client.request(*split_request(request), token=token, json=REQUEST_BODIES.get(request))
+        try:
+            assert_refused(response, status, *filter(None, (code, other)))
+        except AssertionError as error:
+            raise AssertionError(f"{request}: {error}") from None
+
+
+@then(phrase('each of these requests is refused with {status:d} "{code}"'), converters={"status": int})
+def each_forged_refused(world: World, status: int, code: str) -> None:
+    for form, response in world.remembered["forged_responses"].items():
+        try:
+            assert_refused(response, status, code)
+        except AssertionError as error:
+            raise AssertionError(f"with the public key's {form} form as the HMAC secret: {error}") from None
 
 
 @then(parsers.re(r'"(?P<name>[^"]+)"\'s refresh token' + ON_DEVICE + REFUSED_WITH), converters={"status": int})

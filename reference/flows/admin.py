@@ -78,7 +78,9 @@ LINK_TYPES = {
 }
 
 
-async def link_user(request: Request, body: dict, link_type: str, email: str) -> RowMapping:
+async def link_user(
+    request: Request, link_type: str, email: str, password: str | None, user_metadata: dict | None
+) -> RowMapping:
     """The user the link is for: a signup link creates it; the others need it to exist."""
     rt = runtime(request)
     async with rt.db.transaction() as conn:
@@ -91,14 +93,11 @@ async def link_user(request: Request, body: dict, link_type: str, email: str) ->
         if user["email_confirmed_at"] is not None:
             raise ApiError(ErrorCode.email_exists)
         return user
-    password = field(body, "password", str)
     if password is not None:
         check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password) if password else None
     async with rt.db.transaction() as conn:
-        return await create_user(
-            conn, email=email, encrypted_password=encrypted, user_metadata=field(body, "data", dict)
-        )
+        return await create_user(conn, email=email, encrypted_password=encrypted, user_metadata=user_metadata)
 
 
 async def generate_link(request: Request) -> JSONResponse:
@@ -109,9 +108,15 @@ async def generate_link(request: Request) -> JSONResponse:
     if link_type not in LINK_TYPES:
         raise ApiError(ErrorCode.validation_failed, f"type must be one of {', '.join(LINK_TYPES)}", status=422)
     email = required_email(body, "generate_link")
-    new_email = normalized_email(field(body, "new_email", str) or "") if link_type.startswith("email_change") else None
-    user = await link_user(request, body, link_type, email)
+    # Every field is read before anything is written: a bad one is refused whatever the type and the user.
+    raw_new_email, password, user_metadata = (
+        field(body, "new_email", str),
+        field(body, "password", str),
+        field(body, "data", dict),
+    )
+    new_email = normalized_email(raw_new_email or "") if link_type.startswith("email_change") else None
     kind, redirect_to = LINK_TYPES[link_type], redirect_of(request, body)
+    user = await link_user(request, link_type, email, password, user_metadata)
     async with rt.db.transaction() as conn:
         if new_email is not None:
             if await find_by_email(conn, new_email) is not None:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from guestpass.reference.body import field, json_object
+from guestpass.reference.body import check_fields, field, json_object
 from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.merge import MergeRejected, merge_within, token_owner
@@ -48,12 +48,14 @@ async def create(request: Request) -> JSONResponse:
     rt = runtime(request)
     body = await json_object(request)
     ttl_ms = field(body, "expires_in_millis", int)
-    ttl = timedelta(seconds=rt.config.cli_attempt_ttl) if ttl_ms is None else timedelta(milliseconds=ttl_ms)
-    if not timedelta(0) < ttl <= timedelta(seconds=rt.config.cli_attempt_max_ttl):
+    if ttl_ms is None:
+        ttl_ms = rt.config.cli_attempt_ttl * 1000
+    if not 0 < ttl_ms <= rt.config.cli_attempt_max_ttl * 1000:  # checked before a timedelta can overflow
         raise ApiError(
             ErrorCode.validation_failed,
             f"expires_in_millis must be between 1 and {rt.config.cli_attempt_max_ttl * 1000}",
         )
+    ttl = timedelta(milliseconds=ttl_ms)
     anonymous_token = field(body, "anon_refresh_token", str)
     polling_code, login_code, now = new_code(), new_code(), utcnow()
     async with rt.db.transaction() as conn:
@@ -143,6 +145,7 @@ async def complete(request: Request) -> JSONResponse:
     body = await json_object(request)
     login_code = required_code(body, "login_code")
     mode = field(body, "mode", str) or "complete"
+    check_fields(body, refresh_token=str, anonymous_merge=bool)  # malformed is refused in every mode
     if mode not in MODES:
         raise ApiError(ErrorCode.validation_failed, f"mode must be one of {', '.join(MODES)}")
     async with runtime(request).db.transaction() as conn:

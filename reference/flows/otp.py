@@ -22,15 +22,16 @@ async def otp(request: Request) -> JSONResponse:
         raise ApiError(ErrorCode.phone_provider_disabled)
     email = required_email(body, "Sign-in by mail")
     may_create = field(body, "create_user", bool) is not False and rt.config.signup_enabled
+    user_metadata, redirect_to = field(body, "data", dict) or {}, redirect_of(request, body)
     async with rt.db.transaction() as conn:
         user = await find_by_email(conn, email)
         if user is None and not may_create:
             raise ApiError(ErrorCode.otp_disabled)
         await claim_send_slot(conn, rt, email)
         if user is None:
-            user = await create_user(conn, email=email, user_metadata=field(body, "data", dict) or {})
+            user = await create_user(conn, email=email, user_metadata=user_metadata)
         kind = "magiclink" if user["email_confirmed_at"] is not None else "confirmation"
-        await send_code(conn, rt, user["id"], kind, email, redirect_of(request, body))
+        await send_code(conn, rt, user["id"], kind, email, redirect_to)
     return JSONResponse({})
 
 

@@ -18,7 +18,7 @@ from guestpass.reference.auth import Caller, authenticate, refuse_anonymous
 from guestpass.reference.body import field, json_object
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import runtime
-from guestpass.reference.signin import signed_in
+from guestpass.reference.signin import merge_token, signed_in
 from guestpass.reference.storage.schema import mfa_factors
 from guestpass.reference.storage.schema import passkeys as passkeys_table
 from guestpass.reference.users import update_user
@@ -103,6 +103,7 @@ async def authentication_verify(request: Request) -> JSONResponse:
     rt = runtime(request)
     body = await json_object(request)
     credential = credential_of(body)
+    merge_token(body)
     async with rt.db.transaction() as conn:
         challenge = await passkeys.consume_challenge(conn, body.get("challenge_id"), passkeys.AUTHENTICATION)
         passkey = await passkeys.find_by_credential(conn, credential)

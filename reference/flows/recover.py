@@ -19,11 +19,12 @@ async def recover(request: Request) -> JSONResponse:
     rt = runtime(request)
     body = await json_object(request)
     email = required_email(body, "Password recovery")
+    redirect_to = redirect_of(request, body)  # read before the lookup: a bad field is refused for every address
     async with rt.db.transaction() as conn:
         await claim_send_slot(conn, rt, email)
         user = await find_by_email(conn, email)
         if user is not None:
-            await send_code(conn, rt, user["id"], "recovery", email, redirect_of(request, body))
+            await send_code(conn, rt, user["id"], "recovery", email, redirect_to)
     return JSONResponse({})
 
 

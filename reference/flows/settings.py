@@ -10,13 +10,15 @@ from guestpass.reference.runtime import runtime
 
 
 async def settings(request: Request) -> JSONResponse:
-    config = runtime(request).config
+    rt = runtime(request)
+    config = rt.config
     return JSONResponse(
         {
             "external": {
                 "anonymous_users": config.anonymous_enabled,
                 "email": True,
                 "phone": False,
+                **{name: True for name in rt.oidc},
             },
             "disable_signup": not config.signup_enabled,
             "mailer_autoconfirm": config.mailer_autoconfirm,

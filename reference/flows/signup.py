@@ -14,7 +14,7 @@ from guestpass.reference.notify import send_code
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
-from guestpass.reference.signin import complete_sign_in
+from guestpass.reference.signin import complete_sign_in, merge_token
 from guestpass.reference.users import create_user, user_json
 
 
@@ -24,6 +24,8 @@ async def signup(request: Request) -> JSONResponse:
     phone = field(body, "phone", str)
     password = field(body, "password", str)
     user_metadata = field(body, "data", dict) or {}
+    merge_token(body)
+    redirect_to = redirect_of(request, body)
     if not email and not phone:
         return await sign_in_anonymously(request, user_metadata)
     if phone:
@@ -45,7 +47,7 @@ async def signup(request: Request) -> JSONResponse:
             confirmed=rt.config.mailer_autoconfirm,
         )
         if not rt.config.mailer_autoconfirm:
-            await send_code(conn, rt, user["id"], "confirmation", email, redirect_of(request, body))
+            await send_code(conn, rt, user["id"], "confirmation", email, redirect_to)
             return JSONResponse(await user_json(conn, user))
     return await complete_sign_in(request, body, user["id"], "password")
 

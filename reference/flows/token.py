@@ -1,16 +1,19 @@
-"""POST /token: the password grant and the refresh_token grant."""
+"""POST /token: the password, refresh_token and pkce grants."""
 
 from __future__ import annotations
+
+import hmac
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from guestpass.reference import sessions
+from guestpass.reference import oauth, sessions
 from guestpass.reference.body import field, json_object
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.oidc import s256
 from guestpass.reference.runtime import runtime
-from guestpass.reference.signin import complete_sign_in
+from guestpass.reference.signin import complete_sign_in, merge_token
 from guestpass.reference.users import find_by_email
 
 
@@ -48,7 +51,25 @@ async def refresh_token_grant(request: Request) -> JSONResponse:
     raise ApiError(ErrorCode.refresh_token_already_used)
 
 
-GRANTS = {"password": password_grant, "refresh_token": refresh_token_grant}
+async def pkce_grant(request: Request) -> JSONResponse:
+    """The auth code of an OAuth callback, for the verifier of the challenge the flow began with (one
+    try: a wrong verifier uses the code up). The session goes through the merge step."""
+    rt = runtime(request)
+    body = await json_object(request)
+    auth_code, verifier = field(body, "auth_code", str), field(body, "code_verifier", str)
+    if not auth_code or not verifier:
+        raise ApiError(ErrorCode.validation_failed, "A pkce grant needs a non-empty auth_code and code_verifier")
+    merge_token(body)
+    async with rt.db.transaction() as conn:
+        flow = await oauth.take_auth_code(conn, auth_code)
+    if oauth.expired(flow):
+        raise ApiError(ErrorCode.flow_state_expired)
+    if not hmac.compare_digest(s256(verifier), flow["code_challenge"]):
+        raise ApiError(ErrorCode.bad_code_verifier)
+    return await complete_sign_in(request, body, flow["user_id"], oauth.AMR_METHOD)
+
+
+GRANTS = {"password": password_grant, "refresh_token": refresh_token_grant, "pkce": pkce_grant}
 
 
 async def token(request: Request) -> JSONResponse:

@@ -32,7 +32,7 @@ async def update_current_user(request: Request) -> JSONResponse:
     data = field(body, "data", dict)
     raw_email = field(body, "email", str)
     email = normalized_email(raw_email) if raw_email else None
-    password = field(body, "password", str)
+    password, redirect_to = field(body, "password", str), redirect_of(request, body)
     if password is not None:
         check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password) if password is not None else None
@@ -42,7 +42,7 @@ async def update_current_user(request: Request) -> JSONResponse:
         if email and caller.is_anonymous and rt.config.mailer_autoconfirm:
             user = await set_email(conn, user, email)
         elif email and email != user["email"]:
-            user = await request_email_change(conn, rt, user, email, redirect_of(request, body))
+            user = await request_email_change(conn, rt, user, email, redirect_to)
         if password is not None:
             if not user["email"]:
                 raise ApiError(

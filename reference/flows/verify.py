@@ -21,7 +21,7 @@ from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions_of_user
-from guestpass.reference.signin import signed_in
+from guestpass.reference.signin import merge_token, signed_in
 from guestpass.reference.users import get_user, update_user
 
 # verify type -> the kinds of code it accepts
@@ -42,10 +42,9 @@ def verify_type(value: str | None) -> str:
 
 
 def token_hash_of(body: dict[str, Any]) -> str:
-    token_hash = field(body, "token_hash", str)
+    token_hash, token, email = field(body, "token_hash", str), field(body, "token", str), field(body, "email", str)
     if token_hash:
         return token_hash.strip()
-    token, email = field(body, "token", str), field(body, "email", str)
     if not token or not email:
         raise ApiError(ErrorCode.validation_failed, "Verify requires a token_hash, or a token and an email")
     return onetime.link_hash(normalized_email(email), token.strip())
@@ -74,6 +73,7 @@ async def verify_post(request: Request) -> JSONResponse:
     rt = runtime(request)
     body = await json_object(request)
     kinds = VERIFY_TYPES[verify_type(field(body, "type", str))]
+    merge_token(body)
     password = field(body, "password", str)
     if password is not None:
         if kinds != VERIFY_TYPES["recovery"]:

@@ -215,3 +215,24 @@ rate_limits = Table(
     PrimaryKeyConstraint("bucket", "client_key", "window_start"),
     Index(None, "window_start"),
 )
+
+# An OAuth sign-in or identity link in progress: created by /authorize, its state used once by the
+# callback; with PKCE it then holds the auth code until POST /token?grant_type=pkce takes it. Only
+# hashes of the state and of the auth code are stored.
+flow_states = Table(
+    "flow_states",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("provider", String(64), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("nonce", String(64), nullable=False),
+    Column("provider_verifier", String(128), nullable=False),
+    Column("redirect_to", String(2048), nullable=False),
+    Column("linking_user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("code_challenge", String(128), nullable=True),
+    Column("auth_code_hash", String(64), nullable=True, unique=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False, index=True),
+)

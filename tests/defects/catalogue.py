@@ -930,4 +930,6 @@ def sessions_no_current(mp: pytest.MonkeyPatch) -> AppWrapper:
 # The defects of the mail flows and of MFA live in their own modules; importing them registers them.
 import mail_defects  # noqa: E402, F401
 import mfa_defects  # noqa: E402, F401
+import oauth_defects  # noqa: E402, F401
 import passkey_defects  # noqa: E402, F401
+import token_defects  # noqa: E402, F401

@@ -1,0 +1,325 @@
+"""Steps of the oauth capability. The suite plays the browser: it asks the target's /authorize (or
+/user/identities/authorize), signs in at the suite's OpenID provider by submitting its pages, then
+follows the provider's redirect to the target's callback itself, so the callback and every request
+to the target are in the transcript. Each person signs in at the provider with an address of their
+own, so that every scenario meets the provider as somebody new."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+from pytest_bdd import given, then, when
+
+from guestpass.conformance.jwt_tools import claims_of
+from guestpass.conformance.steps.common import json_body, unexpected_status
+from guestpass.conformance.steps.merge import MERGE_FIELD
+from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.world import World, unique_email
+from guestpass.fixtures.oidc import login, misbehave
+
+SESSION_KEYS = ("access_token", "refresh_token", "expires_in", "expires_at", "token_type")
+MAX_WAIT = 30.0
+
+
+def provider_login(world: World, name: str) -> str:
+    """The address `name` signs in with at the provider; made up once per scenario."""
+    key = f"provider login:{name}"
+    if key not in world.remembered:
+        world.remembered[key] = unique_email(name)
+    return world.remembered[key]
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def get(world: World, url: str) -> httpx.Response:
+    """GET of a URL on the target (on the instance it names), through the client that records it."""
+    root = world.client.instance_of(url)
+    assert root, f"{url} is not on the target ({', '.join(world.client.instances)})"
+    return world.client.request("GET", url[len(root) :], base_url=root)
+
+
+def through_provider(world: World, provider_url: str, login_name: str) -> str:
+    """Signs in at the provider and returns the URL of the target's callback it redirects to."""
+
+    async def browse() -> httpx.URL:
+        async with httpx.AsyncClient(timeout=15) as browser:
+            callback = world.remembered["started at"] + "/callback"
+            return await login(browser, provider_url, login_name, stop_at=callback)
+
+    return str(asyncio.run(browse()))
+
+
+def come_back(world: World, callback: str) -> httpx.Response:
+    """The browser arriving at the callback; the target's answer is the redirect to the site."""
+    world.remembered["callback"] = callback
+    response = world.record(get(world, callback))
+    if response.is_redirect:
+        world.remembered["site redirect"] = response.headers["location"]
+    return response
+
+
+def authorize_query(world: World, *, redirect_to: str | None = None, pkce: bool = False) -> dict[str, str]:
+    query = {"provider": world.target.oauth.provider or "", "redirect_to": redirect_to or site(world)}
+    if pkce:
+        verifier = secrets.token_urlsafe(48)
+        world.remembered["code verifier"] = verifier
+        query |= {"code_challenge": s256(verifier), "code_challenge_method": "s256"}
+    return query
+
+
+def site(world: World) -> str:
+    return world.target.oauth.redirect_to or "http://localhost:3000"
+
+
+def begin(world: World, query: dict[str, str], token: str | None = None, linking: bool = False) -> str:
+    """The provider URL the target sends the browser to; the instance that said so gets the callback."""
+    if linking:
+        path = "/user/identities/authorize?" + urlencode({**query, "skip_http_redirect": "true"})
+        response = world.record(world.client.request("GET", path, token=token))
+        assert response.status_code == 200, f"linking: {unexpected_status(200, response)}"
+        location = json_body(response)["url"]
+    else:
+        response = world.record(world.client.request("GET", "/authorize?" + urlencode(query), api_version=False))
+        assert response.is_redirect, f"/authorize: expected a redirect to the provider, got {response.status_code}"
+        location = response.headers["location"]
+    world.remembered["started at"] = world.client.instance_of(str(response.request.url))
+    return location
+
+
+def sign_in(world: World, name: str, *, login_name: str | None = None, **query_options: Any) -> httpx.Response:
+    provider_url = begin(world, authorize_query(world, **query_options))
+    response = come_back(world, through_provider(world, provider_url, login_name or provider_login(world, name)))
+    adopt_from_fragment(world, name)
+    return response
+
+
+def site_values(world: World) -> tuple[dict[str, str], dict[str, str]]:
+    """What the site receives: the query values and the fragment values of the redirect."""
+    location = world.remembered.get("site redirect")
+    assert location, f"the callback did not redirect: {unexpected_status(302, world.last())}"
+    parts = urlsplit(location)
+    flat = lambda raw: {key: values[0] for key, values in parse_qs(raw).items()}  # noqa: E731
+    return flat(parts.query), flat(parts.fragment)
+
+
+def adopt_from_fragment(world: World, name: str) -> None:
+    if "site redirect" not in world.remembered:
+        return
+    fragment = site_values(world)[1]
+    if "access_token" not in fragment or "refresh_token" not in fragment:
+        return
+    actor = world.actor(name)
+    if actor.user_id:
+        world.remembered.setdefault(f"user_id before:{name}", actor.user_id)
+    user = world.client.request("GET", "/user", token=fragment["access_token"])
+    assert user.status_code == 200, f"GET /user with the fragment's access token: {unexpected_status(200, user)}"
+    actor.adopt({**fragment, "user": json_body(user)})
+
+
+def exchange(world: World, verifier: str, extra: dict[str, Any] | None = None) -> httpx.Response:
+    code = site_values(world)[0].get("code")
+    assert code, "the site received no auth code"
+    body = {"auth_code": code, "code_verifier": verifier, **(extra or {})}
+    return world.record(world.client.request("POST", "/token?grant_type=pkce", json=body))
+
+
+def require_oauth(world: World) -> None:
+    if not (world.target.oauth.provider and world.target.oauth.issuer):
+        pytest.skip("not applicable: the target file names no [oauth] provider slot and issuer")
+
+
+# --- given -------------------------------------------------------------------------------------------
+
+
+@given("the target signs in through the suite's OpenID provider")
+def target_uses_suite_provider(world: World) -> None:
+    require_oauth(world)
+
+
+@given(phrase("the target's OAuth flows expire within {seconds:d} seconds"), converters={"seconds": int})
+def flows_expire_soon(world: World, seconds: int) -> None:
+    ttl = world.target.oauth.flow_ttl
+    if ttl is None or ttl > seconds:
+        pytest.skip(f"not applicable: the target's [oauth] flow_ttl is {ttl}, not at most {seconds} s")
+
+
+@given(phrase('"{name}" has signed in through the provider'))
+def has_signed_in(world: World, name: str) -> None:
+    sign_in(world, name)
+    assert "access_token" in site_values(world)[1], f"setup: {name} signing in through the provider failed"
+    world.remembered[f"user_id before:{name}"] = world.actor(name).user_id
+
+
+@given(phrase('the provider issues the ID tokens of "{name}" for another audience'))
+def wrong_audience(world: World, name: str) -> None:
+    misbehave(world.target.oauth.issuer, "wrong_audience", provider_login(world, name))  # type: ignore[arg-type]
+
+
+@given(phrase('the provider issues the ID tokens of "{name}" with another nonce'))
+def wrong_nonce(world: World, name: str) -> None:
+    misbehave(world.target.oauth.issuer, "wrong_nonce", provider_login(world, name))  # type: ignore[arg-type]
+
+
+# --- when --------------------------------------------------------------------------------------------
+
+
+@when(phrase('"{name}" signs in through the provider'))
+def signs_in(world: World, name: str) -> None:
+    sign_in(world, name)
+
+
+@when(phrase('"{name}" signs in through the provider with PKCE'))
+def signs_in_with_pkce(world: World, name: str) -> None:
+    sign_in(world, name, pkce=True)
+    world.remembered["flow started"] = time.monotonic()
+
+
+@when(phrase('"{name}" signs in through the provider asking to come back to "{url}"'))
+def signs_in_redirecting(world: World, name: str, url: str) -> None:
+    sign_in(world, name, redirect_to=url)
+
+
+@when(phrase('"{name}" exchanges the auth code with their code verifier'))
+def exchanges(world: World, name: str) -> None:
+    response = exchange(world, world.remembered["code verifier"])
+    if response.status_code == 200:
+        world.actor(name).adopt(json_body(response))
+
+
+@when(phrase('"{name}" exchanges the auth code with a wrong code verifier'))
+def exchanges_wrongly(world: World, name: str) -> None:
+    exchange(world, secrets.token_urlsafe(48))
+
+
+@when(
+    phrase(
+        'someone signs in through the provider as "{name}" with PKCE carrying the anonymous refresh token of "{anon}"'
+    )
+)
+def signs_in_merging(world: World, name: str, anon: str) -> None:
+    sign_in(world, name, pkce=True)
+    response = exchange(world, world.remembered["code verifier"], {MERGE_FIELD: world.actor(anon).refresh_token()})
+    if response.status_code == 200:
+        world.actor(name).adopt(json_body(response))
+
+
+@when(phrase('"{name}" links their provider account'))
+def links(world: World, name: str) -> None:
+    links_account_of(world, name, name)
+
+
+@when(phrase('"{name}" links the provider account of "{owner}"'))
+def links_account_of(world: World, name: str, owner: str) -> None:
+    actor = world.actor(name)
+    world.remembered.setdefault(f"user_id:{name}", actor.user_id)
+    provider_url = begin(world, authorize_query(world), token=actor.access_token(), linking=True)
+    come_back(world, through_provider(world, provider_url, provider_login(world, owner)))
+    adopt_from_fragment(world, name)
+
+
+@when(phrase('"{name}" comes back from the provider with a forged state'))
+def forged_state(world: World, name: str) -> None:
+    provider_url = begin(world, authorize_query(world))
+    callback = urlsplit(through_provider(world, provider_url, provider_login(world, name)))
+    query = {key: values[0] for key, values in parse_qs(callback.query).items()}
+    query["state"] = secrets.token_urlsafe(24)
+    world.record(get(world, urlunsplit(callback._replace(query=urlencode(query)))))
+
+
+@when(phrase('the callback of "{name}" is replayed'))
+def replays_callback(world: World, name: str) -> None:
+    world.record(get(world, world.remembered["callback"]))
+
+
+@when("the OAuth flow's lifetime has passed")
+def flow_lifetime_passes(world: World) -> None:
+    ttl = world.target.oauth.flow_ttl
+    assert ttl is not None and ttl <= MAX_WAIT, "the scenario must first check the target's flow lifetime"
+    time.sleep(max(0.0, world.remembered["flow started"] + ttl + 1.0 - time.monotonic()))
+
+
+@when(phrase('"{name}" unlinks their provider identity'))
+def unlinks(world: World, name: str) -> None:
+    actor = world.actor(name)
+    identities = [i for i in actor.session()["user"].get("identities") or [] if i.get("provider") != "email"]
+    assert identities, f"{name}'s user lists no identity of the provider"
+    path = f"/user/identities/{identities[0]['identity_id']}"
+    world.record(world.client.request("DELETE", path, token=actor.access_token()))
+
+
+# --- then --------------------------------------------------------------------------------------------
+
+
+@then("the site receives a session in the URL fragment")
+def session_in_fragment(world: World) -> None:
+    query, fragment = site_values(world)
+    missing = [key for key in SESSION_KEYS if key not in fragment]
+    assert not missing, f"the fragment lacks {missing}: {sorted(fragment)} (error: {fragment.get('error_code')})"
+    assert fragment["token_type"].lower() == "bearer", f"token_type is {fragment['token_type']!r}"
+    leaked = [key for key in ("access_token", "refresh_token") if key in query]
+    assert not leaked, f"the query string carries {leaked}: tokens in a query reach servers and logs"
+
+
+@then("the site receives an auth code and no token")
+def code_in_query(world: World) -> None:
+    query, fragment = site_values(world)
+    assert query.get("code"), f"the redirect's query has no code: {sorted(query)}"
+    leaked = [key for key in ("access_token", "refresh_token") if key in query or key in fragment]
+    assert not leaked, f"the redirect carries {leaked} besides the code"
+
+
+@then(phrase('the site receives the error "{code}"'))
+def site_error(world: World, code: str) -> None:
+    query, fragment = site_values(world)
+    values = {**query, **fragment}
+    assert values.get("error_code") == code, f"the site received {values.get('error_code')!r}: {values}"
+    assert values.get("error"), "the redirect names no error"
+    assert "access_token" not in values and "code" not in values, "the error redirect still carries a credential"
+
+
+@then(phrase('the browser is not sent to "{url}"'))
+def not_sent_to(world: World, url: str) -> None:
+    location = world.remembered["site redirect"]
+    assert not location.startswith(url), f"the session went to {location}"
+    assert location.startswith(site(world)), f"the callback redirected to {location}, not to the site {site(world)}"
+
+
+@then(phrase('"{name}"\'s access token has the amr method "{method}"'))
+def amr_method(world: World, name: str, method: str) -> None:
+    methods = [entry.get("method") for entry in claims_of(world.actor(name).access_token()).get("amr", [])]
+    assert method in methods, f"amr methods are {methods}, without {method!r}"
+
+
+@then(phrase('"{name}" is a permanent user with the provider\'s email and an identity of the provider'))
+def permanent_with_identity(world: World, name: str) -> None:
+    response = world.client.request("GET", "/user", token=world.actor(name).access_token())
+    assert response.status_code == 200, unexpected_status(200, response)
+    user = json_body(response)
+    assert user.get("is_anonymous") is False, "the user is anonymous"
+    assert user.get("email") == provider_login(world, name), f"the user's email is {user.get('email')!r}"
+    providers = [identity.get("provider") for identity in user.get("identities") or []]
+    assert world.target.oauth.provider in providers, f"the user's identities are {providers}"
+
+
+@then(phrase('"{name}" has the user id they had before'))
+def same_user_id(world: World, name: str) -> None:
+    before = world.remembered.get(f"user_id before:{name}")
+    assert before, f"{name} had no user id before"
+    assert world.actor(name).user_id == before, f"{name} is now {world.actor(name).user_id}, was {before}"
+
+
+@then("the settings enable the provider")
+def settings_enable_provider(world: World) -> None:
+    external = json_body(world.last()).get("external") or {}
+    provider = world.target.oauth.provider
+    assert external.get(provider) is True, f"GET /settings external.{provider} is {external.get(provider)!r}"

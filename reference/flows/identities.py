@@ -1,0 +1,55 @@
+"""Identities of the caller: GET /user/identities/authorize links a provider's identity (an anonymous
+user who links one becomes permanent with the same id), DELETE /user/identities/{id} unlinks one, but
+never the last."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from guestpass.reference.auth import authenticate
+from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.flows.external import provider_url
+from guestpass.reference.runtime import runtime
+from guestpass.reference.storage.schema import identities
+
+
+async def link_identity(request: Request) -> Response:
+    async with runtime(request).db.transaction() as conn:
+        caller = await authenticate(request, conn)
+    url = await provider_url(request, caller.user["id"])
+    if request.query_params.get("skip_http_redirect") == "true":
+        return JSONResponse({"url": url})
+    return RedirectResponse(url, status_code=302)
+
+
+def identity_id_of(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["identity_id"])
+    except ValueError:
+        raise ApiError(ErrorCode.identity_not_found) from None
+
+
+async def unlink_identity(request: Request) -> Response:
+    identity_id = identity_id_of(request)
+    async with runtime(request).db.transaction() as conn:
+        caller = await authenticate(request, conn)
+        owned = (identities.c.user_id == caller.user["id"],)
+        count = (await conn.execute(select(func.count()).select_from(identities).where(*owned))).scalar_one()
+        found = await conn.execute(select(identities.c.id).where(identities.c.id == identity_id, *owned))
+        if found.first() is None:
+            raise ApiError(ErrorCode.identity_not_found)
+        if count <= 1:
+            raise ApiError(ErrorCode.single_identity_not_deletable)
+        await conn.execute(delete(identities).where(identities.c.id == identity_id))
+    return JSONResponse({})
+
+
+routes = [
+    Route("/user/identities/authorize", link_identity, methods=["GET"]),
+    Route("/user/identities/{identity_id}", unlink_identity, methods=["DELETE"]),
+]

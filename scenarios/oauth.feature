@@ -1,0 +1,188 @@
+@oauth
+Feature: Sign-in and identity linking through an OpenID Connect provider
+  The target has a provider slot pointed at the suite's own OpenID provider (oidc-provider, run on
+  loopback). A browser goes to GET /authorize?provider=…&redirect_to=…, signs in at the provider and
+  comes back through the target's callback, which redirects to the site: with the session in the URL
+  fragment (implicit flow), or with `?code=` when the client began with a code_challenge, exchanged by
+  POST /token?grant_type=pkce. That exchange accepts `anonymous_refresh_token` and runs the merge
+  step, so an anonymous visitor whose provider account already belongs to a user ends up in that
+  user with their rows. Linking (GET /user/identities/authorize) attaches an identity to the caller:
+  an anonymous caller becomes permanent with the same id. Errors after the callback travel in the
+  redirect (`error`, `error_code`, `error_description`). The suite plays the browser with plain HTTP.
+
+  @OAUTH-001 @must
+  Scenario: A new user signs in through the provider and the session arrives in the fragment
+    The callback of an implicit flow MUST redirect to the site with `access_token`, `refresh_token`,
+    `expires_in`, `expires_at` and `token_type=bearer` in the URL fragment and no token in the
+    query; the session MUST be a permanent user with the provider's verified email, an identity of
+    the provider, and `oauth` among the amr methods.
+
+    Given the target signs in through the suite's OpenID provider
+    When "Olga" signs in through the provider
+    Then the site receives a session in the URL fragment
+    And "Olga"'s access token has the amr method "oauth"
+    And "Olga" is a permanent user with the provider's email and an identity of the provider
+
+  @OAUTH-002 @must
+  Scenario: With PKCE the site receives a code, and the verifier exchanges it for a session
+    If /authorize carried an S256 `code_challenge`, the callback MUST redirect with `?code=` and no
+    token anywhere in the URL; POST /token?grant_type=pkce with that `auth_code` and the
+    `code_verifier` MUST answer a session with `oauth` among the amr methods.
+
+    Given the target signs in through the suite's OpenID provider
+    When "Olga" signs in through the provider with PKCE
+    Then the site receives an auth code and no token
+    When "Olga" exchanges the auth code with their code verifier
+    Then the response status is 200
+    And the response is a session
+    And the access token's amr methods include "oauth"
+
+  @OAUTH-003 @must
+  Scenario: A returning user is the same user
+    Signing in again with the same provider account MUST answer a session of the same user id.
+
+    Given the target signs in through the suite's OpenID provider
+    And "Olga" has signed in through the provider
+    When "Olga" signs in through the provider
+    Then the site receives a session in the URL fragment
+    And "Olga" has the user id they had before
+
+  @OAUTH-004 @must
+  Scenario: An anonymous user who links an identity becomes permanent with the same id and rows
+    GET /user/identities/authorize by an anonymous caller, completed at the provider, MUST leave the
+    caller permanent with the SAME user id, its rows and an identity of the provider; no second user
+    is created.
+
+    Given the target signs in through the suite's OpenID provider
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 2 items
+    When "Ann" links their provider account
+    Then the site receives a session in the URL fragment
+    And "Ann" is permanent with the same user id
+    And "Ann" owns exactly 2 items
+    And "Ann" is a permanent user with the provider's email and an identity of the provider
+
+  @OAUTH-005 @must
+  Scenario: Linking an identity that belongs to another user is refused and changes nothing
+    Linking a provider account that is already another user's identity MUST redirect with
+    `error_code` `identity_already_exists`; the caller MUST stay anonymous with its rows, and the
+    identity MUST stay with its user.
+
+    Given the target signs in through the suite's OpenID provider
+    And "Dana" has signed in through the provider
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 1 item
+    When "Ann" links the provider account of "Dana"
+    Then the site receives the error "identity_already_exists"
+    And "Ann" is still anonymous
+    And "Ann" owns exactly 1 item
+    When "Dana" signs in through the provider
+    Then "Dana" has the user id they had before
+
+  @OAUTH-006 @must
+  Scenario: An anonymous visitor signing in to an existing account with PKCE brings their rows
+    The pkce grant MUST accept `anonymous_refresh_token` and run the merge step: the session is the
+    existing user's, `anonymous_merge.status` is "merged", and the anonymous user's rows belong to
+    the existing user.
+
+    Given the target signs in through the suite's OpenID provider
+    And "Dana" has signed in through the provider
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 2 items
+    When someone signs in through the provider as "Dana" with PKCE carrying the anonymous refresh token of "Ann"
+    Then the response status is 200
+    And the response JSON field "anonymous_merge.status" is "merged"
+    And the merge came from "Ann" and moved 2 items
+    And "Dana" has the user id they had before
+    And "Dana" owns exactly 2 items
+
+  @OAUTH-007 @must
+  Scenario: A callback whose state the target did not issue is refused
+    A callback with a `state` that no flow of the target carries MUST answer 400 `bad_oauth_state`
+    and sign nobody in.
+
+    Given the target signs in through the suite's OpenID provider
+    When "Olga" comes back from the provider with a forged state
+    Then the request is refused with 400 "bad_oauth_state"
+
+  @OAUTH-008 @must
+  Scenario: A callback works once
+    Replaying a callback URL (state and code) that has already been used MUST answer 400
+    `bad_oauth_state`.
+
+    Given the target signs in through the suite's OpenID provider
+    And "Olga" has signed in through the provider
+    When the callback of "Olga" is replayed
+    Then the request is refused with 400 "bad_oauth_state"
+
+  @OAUTH-009 @must
+  Scenario: A wrong code verifier is refused, and the code is then used up
+    The pkce grant with a `code_verifier` that does not match the challenge MUST answer 403
+    `bad_code_verifier`; the auth code MUST then be gone (404 `flow_state_not_found`), even for the
+    right verifier.
+
+    Given the target signs in through the suite's OpenID provider
+    When "Olga" signs in through the provider with PKCE
+    And "Olga" exchanges the auth code with a wrong code verifier
+    Then the request is refused with 403 "bad_code_verifier"
+    When "Olga" exchanges the auth code with their code verifier
+    Then the request is refused with 404 "flow_state_not_found"
+
+  @OAUTH-010 @must
+  Scenario: An auth code past the flow's lifetime is refused
+    Exchanging an auth code after the flow's lifetime MUST answer 403 `flow_state_expired`.
+
+    Given the target's OAuth flows expire within 30 seconds
+    And the target signs in through the suite's OpenID provider
+    When "Olga" signs in through the provider with PKCE
+    And the OAuth flow's lifetime has passed
+    And "Olga" exchanges the auth code with their code verifier
+    Then the request is refused with 403 "flow_state_expired"
+
+  @OAUTH-011 @must
+  Scenario: A redirect_to outside the allow-list never receives the session
+    If `redirect_to` is not on the target's allow-list, the session MUST NOT be sent there: the
+    callback redirects to the site instead.
+
+    Given the target signs in through the suite's OpenID provider
+    When "Olga" signs in through the provider asking to come back to "https://evil.example/steal"
+    Then the site receives a session in the URL fragment
+    And the browser is not sent to "https://evil.example"
+
+  @OAUTH-012 @must
+  Scenario: An ID token issued for another audience is refused
+    If the provider's ID token names another client as its audience, the callback MUST redirect with
+    `error_code` `bad_oauth_callback` and no token.
+
+    Given the target signs in through the suite's OpenID provider
+    And the provider issues the ID tokens of "Olga" for another audience
+    When "Olga" signs in through the provider
+    Then the site receives the error "bad_oauth_callback"
+
+  @OAUTH-013 @must
+  Scenario: An ID token with another nonce is refused
+    If the ID token's `nonce` is not the one the target sent for this sign-in (a replayed or
+    injected token), the callback MUST redirect with `error_code` `bad_oauth_callback` and no token.
+
+    Given the target signs in through the suite's OpenID provider
+    And the provider issues the ID tokens of "Olga" with another nonce
+    When "Olga" signs in through the provider
+    Then the site receives the error "bad_oauth_callback"
+
+  @OAUTH-014 @must
+  Scenario: The last identity cannot be unlinked
+    DELETE /user/identities/{id} of a user's only identity MUST answer 422
+    `single_identity_not_deletable`.
+
+    Given the target signs in through the suite's OpenID provider
+    And "Olga" has signed in through the provider
+    When "Olga" unlinks their provider identity
+    Then the request is refused with 422 "single_identity_not_deletable"
+
+  @OAUTH-015 @should
+  Scenario: The settings name the provider
+    GET /settings SHOULD list the provider under `external` as enabled.
+
+    Given the target signs in through the suite's OpenID provider
+    When a client requests "GET /settings"
+    Then the settings enable the provider
