@@ -1,0 +1,96 @@
+"""The reference server with a bare GET /__hello beside it (the ceiling: what uvicorn and Starlette alone
+answer on this machine), under uvicorn with one or more workers sharing one listening socket. Default
+profile; no reference code changes: the reference app is mounted as it is.
+
+    python benchmarks/ceiling_server.py --database-url URL --workers 2 --write-target FILE
+
+Workers are separate processes, so what must be the same in all of them (the JWT secret, the external
+URL) travels in GUESTPASS_* variables, and each worker builds its app from the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from uvicorn.supervisors import Multiprocess
+
+from guestpass.reference import tokens
+from guestpass.reference.app import AUTH_PREFIX
+from guestpass.reference.app import create_app as create_reference_app
+from guestpass.reference.config import config_from_env
+from guestpass.reference.server import bind, target_description, write_target
+from guestpass.reference.storage.migrate import upgrade
+
+HELLO_PATH = "/__hello"
+NO_LIMIT = "1000000000"
+
+
+async def hello(_: Request) -> PlainTextResponse:
+    return PlainTextResponse("hello")
+
+
+def create_app() -> Starlette:
+    """Each worker's app: /__hello, and the reference app (with its lifespan) for every other path."""
+    reference = create_reference_app(config_from_env())
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with reference.router.lifespan_context(reference):
+            yield
+
+    return Starlette(routes=[Route(HELLO_PATH, hello), Mount("", app=reference)], lifespan=lifespan)
+
+
+def share_settings(database_url: str, base_url: str) -> None:
+    """Settings every worker reads; anonymous sign-ins are not rate limited (the load comes from one host)."""
+    os.environ.update(
+        GUESTPASS_DATABASE_URL=database_url,
+        GUESTPASS_EXTERNAL_URL=base_url,
+        GUESTPASS_JWT_SECRET=os.environ.get("GUESTPASS_JWT_SECRET") or tokens.generate_secret(),
+        GUESTPASS_ANONYMOUS_SIGN_INS_PER_WINDOW=NO_LIMIT,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--write-target", type=Path, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    sock = bind("127.0.0.1", args.port)
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}{AUTH_PREFIX}"
+    share_settings(args.database_url, base_url)
+    config = config_from_env()
+    asyncio.run(upgrade(config.database_url))
+    write_target(args.write_target, target_description(config, base_url))
+
+    server_config = uvicorn.Config(
+        f"{Path(__file__).stem}:create_app",
+        factory=True,
+        workers=args.workers,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
+    if args.workers > 1:
+        Multiprocess(server_config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(server_config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+-- GET on the URL given to wrk, nothing else: the ceiling.

@@ -1,0 +1,349 @@
+"""Anonymous sign-ins and refreshes per second against the reference server under uvicorn (1 and 2 workers,
+SQLite and PostgreSQL), each as a share of the ceiling (a bare Starlette route served by the same worker
+processes), with the workers' peak RSS, and anonymous sign-ins against Better Auth (anonymous plugin,
+better-sqlite3, one Node process) under the same load. The load generator is wrk, a separate process on
+loopback (`apt-get install wrk`); each measurement lasts --seconds on --connections keep-alive connections.
+
+    python benchmarks/sign_in_throughput.py [--seconds 10] [--connections 32] [--database sqlite|postgres]
+        [--workers 1 --workers 2] [--no-better-auth] [--flame-graphs DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from guestpass.conformance.embedded import ServerProcess
+from guestpass.reference.app import AUTH_PREFIX
+from guestpass.reference.storage.db import Database
+from guestpass.reference.storage.schema import users
+
+sys.path.insert(0, __file__.rpartition("/")[0])
+import loadgen
+import procfs
+from better_auth_process import SIGN_IN_PATH, better_auth_server, unavailable
+from ceiling_server import HELLO_PATH
+from loadgen import Measurement
+from postgres import scratch_database
+
+HERE = Path(__file__).parent
+DATABASES = ("sqlite", "postgres")
+STARTUP_TIMEOUT = 30
+RSS_TARGET_MIB = 150
+CEILING_SHARE_TARGET = 0.10
+BETTER_AUTH_RATIO_TARGET = 3.0
+
+
+@dataclass(frozen=True)
+class Figures:
+    label: str
+    ceiling: Measurement
+    sign_ins: Measurement
+    refreshes: Measurement | None
+    peak_rss_mib: list[float]  # per worker, during the sign-ins
+    startup_peak_rss_mib: list[float]  # per worker, from its start to the sign-ins
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class Load:
+    connections: int
+    seconds: int
+    flame_graphs: Path | None
+
+    def run(self, url: str, flow: str, *script_args: str) -> Measurement:
+        return loadgen.run(url, flow, connections=self.connections, seconds=self.seconds, script_args=script_args)
+
+
+@contextmanager
+def scratch_directory(prefix: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as directory:
+        yield Path(directory)
+
+
+# --- measuring server processes ----------------------------------------------------------------------------
+
+
+def with_server_cpu(pids: list[int], measure: Callable[[], Measurement]) -> Measurement:
+    before = sum(procfs.cpu_seconds(pid) for pid in pids)
+    measurement = measure()
+    return replace(measurement, server_cpu_seconds=sum(procfs.cpu_seconds(pid) for pid in pids) - before)
+
+
+@contextmanager
+def flame_graph(pid: int, load: Load, name: str) -> Iterator[None]:
+    """A py-spy flame graph of the Python process `pid` (where it holds the GIL) while the block runs, if asked."""
+    if load.flame_graphs is None:
+        yield
+        return
+    svg = load.flame_graphs / f"{name}.svg"
+    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(load.seconds), "--rate", "250"]
+    recorder = subprocess.Popen(
+        [*command, "--gil", "--nonblocking", "--output", str(svg)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        yield
+    finally:
+        recorder.wait(timeout=load.seconds + 30)
+        print(f"  flame graph: {svg}", flush=True)
+
+
+def measure_sign_ins(url: str, pids: list[int], load: Load) -> tuple[Measurement, list[float], list[float]]:
+    """The sign-ins, with each process's peak RSS during them and before them."""
+    startup_peaks = [procfs.peak_rss_mib(pid) for pid in pids]
+    for pid in pids:
+        procfs.reset_peak_rss(pid)
+    sign_ins = with_server_cpu(pids, lambda: load.run(url, "anonymous_sign_in"))
+    return sign_ins, [procfs.peak_rss_mib(pid) for pid in pids], startup_peaks
+
+
+# --- the guestpass reference server ------------------------------------------------------------------------
+
+
+def worker_pids(pid: int, workers: int) -> list[int]:
+    """The processes serving requests: the server itself, or the workers uvicorn's supervisor spawned."""
+    if workers == 1:
+        return [pid]
+    spawned = [child for child in procfs.children(pid) if "spawn_main" in procfs.command_line(child)]
+    if len(spawned) != workers:
+        raise RuntimeError(f"expected {workers} workers under process {pid}, found {spawned}")
+    return spawned
+
+
+@dataclass(frozen=True)
+class Served:
+    root: str
+    pids: list[int]  # the workers
+    log: Path
+
+
+@contextmanager
+def reference_server(workdir: Path, database_url: str, workers: int) -> Iterator[Served]:
+    """benchmarks/ceiling_server.py on a free port."""
+    target_file, log_file = workdir / "server.target.toml", workdir / "server.log"
+    command = [sys.executable, str(HERE / "ceiling_server.py"), "--database-url", database_url]
+    command += ["--workers", str(workers), "--write-target", str(target_file)]
+    with log_file.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    server = ServerProcess(process, target_file, log_file)
+    try:
+        root = server.wait_until_listening()["base_url"].removesuffix(AUTH_PREFIX)
+        yield Served(root, wait_for_workers(root, process.pid, workers), log_file)
+    finally:
+        server.stop()
+
+
+def wait_for_workers(root: str, pid: int, workers: int) -> list[int]:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            httpx.get(root + HELLO_PATH).raise_for_status()
+            return worker_pids(pid, workers)
+        except (httpx.HTTPError, RuntimeError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def refresh_token_pool(auth_url: str, count: int) -> list[str]:
+    """Anonymous sign-ins made one by one (which also warm the server up); their refresh tokens."""
+    with httpx.Client(base_url=auth_url, timeout=30, headers={"Sb-Forwarded-For": "2001:db8:ffff::1"}) as http:
+        sessions = [http.post("/signup", json={}) for _ in range(count)]
+    for session in sessions:
+        session.raise_for_status()
+    return [session.json()["refresh_token"] for session in sessions]
+
+
+async def count_users(database_url: str) -> int:
+    db = Database(database_url)
+    try:
+        async with db.transaction() as conn:
+            return (await conn.execute(select(func.count()).select_from(users))).scalar_one()
+    finally:
+        await db.dispose()
+
+
+def consistency_notes(database_url: str, users_before: int, sign_ins: Measurement, load: Load, log: Path) -> list[str]:
+    """Every sign-in answered 200 made one user (give or take the requests in flight when wrk stopped), and
+    the server logged no failure."""
+    notes = []
+    created = asyncio.run(count_users(database_url)) - users_before
+    if not sign_ins.succeeded <= created <= sign_ins.succeeded + load.connections:
+        notes.append(f"{created} users created for {sign_ins.succeeded} sign-ins answered 200")
+    failures = [line for line in log.read_text().splitlines() if line.startswith(("ERROR", "Traceback"))]
+    if failures:
+        notes.append(f"{len(failures)} failures logged, first: {failures[0]}")
+    return notes
+
+
+def measure_reference(database: str, database_url: str, *, workers: int, load: Load) -> Figures:
+    label = f"guestpass {database}, {workers} worker{'s' * (workers > 1)}"
+    with (
+        scratch_directory("guestpass-sign-ins-") as workdir,
+        reference_server(workdir, database_url, workers) as server,
+    ):
+        root, pids = server.root, server.pids
+        auth_url = root + AUTH_PREFIX
+        tokens_file = workdir / "refresh_tokens.txt"
+        # twice the connections: wrk asks its script for one request it never sends, which loses a token
+        tokens_file.write_text("\n".join(refresh_token_pool(auth_url, 2 * load.connections)) + "\n")
+        users_before = asyncio.run(count_users(database_url))
+        ceiling = with_server_cpu(pids, lambda: load.run(root + HELLO_PATH, "hello"))
+        with flame_graph(pids[0], load, f"guestpass-{database}-{workers}w"):
+            sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(auth_url + "/signup", pids, load)
+        refresh_url = auth_url + "/token?grant_type=refresh_token"
+        refreshes = with_server_cpu(pids, lambda: load.run(refresh_url, "refresh", str(tokens_file)))
+        notes = consistency_notes(database_url, users_before, sign_ins, load, server.log)
+    if over := [f"{mib:.0f}" for mib in peak_rss if mib > RSS_TARGET_MIB]:
+        notes.append(f"peak RSS {', '.join(over)} MiB during the sign-ins, over the {RSS_TARGET_MIB} MiB target")
+    return Figures(label, ceiling, sign_ins, refreshes, peak_rss, startup_peak_rss, notes)
+
+
+def on_database(database: str, measure: Callable[[str], Figures]) -> Figures:
+    if database == "sqlite":
+        with scratch_directory("guestpass-sign-ins-db-") as directory:
+            return measure(f"sqlite:///{directory / 'bench.db'}")
+
+    async def run() -> Figures:
+        async with scratch_database() as url:
+            return await asyncio.to_thread(measure, url)
+
+    return asyncio.run(run())
+
+
+# --- Better Auth -------------------------------------------------------------------------------------------
+
+
+def measure_better_auth(load: Load) -> Figures:
+    with scratch_directory("guestpass-better-auth-") as workdir, better_auth_server(workdir) as (root, pid):
+        sign_in_url = root + SIGN_IN_PATH
+        with httpx.Client(timeout=30) as http:  # warm-up, as many sign-ins as the reference server gets
+            for _ in range(2 * load.connections):
+                http.post(sign_in_url, json={}).raise_for_status()
+                http.cookies.clear()  # a signed-in visitor may not sign in anonymously again
+        ceiling = with_server_cpu([pid], lambda: load.run(root + HELLO_PATH, "hello"))
+        sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(sign_in_url, [pid], load)
+    return Figures("Better Auth, SQLite, 1 process", ceiling, sign_ins, None, peak_rss, startup_peak_rss, [])
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+HEADER = (
+    f"{'server':<31} {'ceiling/s':>9} {'CPU ms':>6} │ {'sign-ins/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} "
+    f"{'CPU ms':>6} │ {'refresh/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} {'CPU ms':>6} │ peak RSS MiB"
+)
+
+
+def flow_columns(flow: Measurement | None, ceiling: Measurement, width: int) -> str:
+    if flow is None:
+        return f"{'—':>{width}} {'':>7} {'':>7} {'':>7} {'':>6}"
+    return (
+        f"{flow.per_second:>{width}.1f} {flow.p50_ms:>7.1f} {flow.p99_ms:>7.1f} "
+        f"{100 * flow.per_second / ceiling.per_second:>6.1f}% {flow.server_cpu_ms:>6.2f}"
+    )
+
+
+def row(figures: Figures) -> str:
+    rss = "  ".join(
+        f"{now:.0f} ({start:.0f})"
+        for now, start in zip(figures.peak_rss_mib, figures.startup_peak_rss_mib, strict=True)
+    )
+    return (
+        f"{figures.label:<31} {figures.ceiling.per_second:>9.0f} {figures.ceiling.server_cpu_ms:>6.2f} │ "
+        f"{flow_columns(figures.sign_ins, figures.ceiling, 10)} │ "
+        f"{flow_columns(figures.refreshes, figures.ceiling, 9)} │ {rss}"
+    )
+
+
+def problems(figures: Figures) -> list[str]:
+    failed = {"sign-ins": figures.sign_ins, "refreshes": figures.refreshes}
+    return [f"{flow.failed} {name} failed" for name, flow in failed.items() if flow and flow.failed] + figures.notes
+
+
+def report(results: list[Figures], better_auth: Figures | None) -> None:
+    everything = [*results, *([better_auth] if better_auth else [])]
+    print()
+    print(HEADER)
+    for figures in everything:
+        print(row(figures))
+    print(
+        "CPU ms: the server processes' CPU time per request answered. Peak RSS: of each worker during the "
+        "sign-ins (in brackets: from its start to the sign-ins)."
+    )
+    for figures in everything:
+        if found := problems(figures):
+            print(f"{figures.label}: " + "; ".join(found))
+    print()
+    for figures in results:
+        print(f"{figures.label:<32} anonymous sign-ins: {verdict(figures, better_auth)}")
+
+
+def verdict(figures: Figures, better_auth: Figures | None) -> str:
+    """Anonymous sign-ins against the targets, by throughput and (steadier on a busy machine) by CPU time."""
+    sign_ins, ceiling = figures.sign_ins, figures.ceiling
+    found = (
+        f"{100 * sign_ins.per_second / ceiling.per_second:.1f}% of the ceiling "
+        f"(by CPU per request {100 * ceiling.server_cpu_ms / sign_ins.server_cpu_ms:.1f}%; "
+        f"target {100 * CEILING_SHARE_TARGET:.0f}%)"
+    )
+    if better_auth is None:
+        return found
+    return (
+        f"{found}, {sign_ins.per_second / better_auth.sign_ins.per_second:.2f}x Better Auth's "
+        f"(by CPU per request {better_auth.sign_ins.server_cpu_ms / sign_ins.server_cpu_ms:.2f}x; "
+        f"target {BETTER_AUTH_RATIO_TARGET:.0f}x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database", choices=DATABASES, action="append", help="repeatable; default: both")
+    parser.add_argument("--workers", type=int, action="append", help="repeatable; default: 1 and 2")
+    parser.add_argument("--no-better-auth", action="store_true")
+    parser.add_argument("--flame-graphs", type=Path, metavar="DIR", help="py-spy flame graphs of the sign-ins")
+    args = parser.parse_args()
+    if not loadgen.available():
+        sys.exit(f"wrk is not installed ({loadgen.INSTALL_HINT})")
+    if args.flame_graphs:
+        if shutil.which("py-spy") is None:
+            sys.exit("py-spy is not installed (pip install py-spy)")
+        args.flame_graphs.mkdir(parents=True, exist_ok=True)
+    load = Load(args.connections, args.seconds, args.flame_graphs)
+    one, five, _ = os.getloadavg()
+    print(
+        f"wrk, 1 thread, {load.connections} connections, {load.seconds} s per measurement; {os.cpu_count()} cores "
+        f"shared by the server, wrk and anything else running (load average {one:.2f}, 5 min {five:.2f})"
+    )
+    results = []
+    for database in args.database or DATABASES:
+        for workers in args.workers or (1, 2):
+            print(f"measuring guestpass on {database} with {workers} worker(s)", flush=True)
+            results.append(on_database(database, partial(measure_reference, database, workers=workers, load=load)))
+    better_auth = None
+    if not args.no_better_auth:
+        if why_not := unavailable():
+            print(f"skipping Better Auth: {why_not}")
+        else:
+            print("measuring Better Auth", flush=True)
+            better_auth = measure_better_auth(load)
+    report(results, better_auth)
+
+
+if __name__ == "__main__":
+    main()
