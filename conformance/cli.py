@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -110,7 +112,7 @@ def check(args: argparse.Namespace) -> int:
     if base_url and (problem := reachable(base_url)):
         print(f"guestpass: the target {base_url} is unreachable: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    code = pytest.main(pytest_arguments(args))
+    code = run_suite(args)
     if args.results.exists():
         write_report(args.results, args.html or args.results.with_name("report.html"))
     if code == pytest.ExitCode.OK:
@@ -120,6 +122,28 @@ def check(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("guestpass: no scenario matched the selection", file=sys.stderr)
     return EXIT_USAGE
+
+
+def run_suite(args: argparse.Namespace) -> int:
+    """pytest over the scenarios. Parallel workers share what a single process would start itself: the
+    embedded reference servers and the capture SMTP server (whose mail they read from a spool folder)."""
+    if not args.workers:
+        return pytest.main(pytest_arguments(args))
+    from guestpass.conformance.embedded import reference_servers
+    from guestpass.fixtures.mail import MailCapture
+
+    with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
+        workdir, shared = Path(scratch), []
+        if args.target or args.base_url:
+            target = Target.load(args.target, base_url=args.base_url) if args.target else Target(args.base_url)
+        else:
+            target = stack.enter_context(reference_servers(workdir / "reference", database_url=args.database_url))
+            shared += ["--guestpass-target", str(workdir / "reference" / "target.toml")]
+        if target.mail.smtp_capture_port is not None:
+            (workdir / "mail").mkdir()
+            stack.enter_context(MailCapture(target.mail.smtp_capture_port, spool=workdir / "mail"))
+            shared += ["--guestpass-mail-spool", str(workdir / "mail")]
+        return pytest.main(pytest_arguments(args) + shared)
 
 
 def write_report(results: Path, html: Path) -> None:
@@ -271,7 +295,7 @@ def model(argv: Sequence[str]) -> int:
     parser.add_argument("--target", type=Path, help="target file (TOML) describing the server under test")
     parser.add_argument("--database-url", help="database of the embedded reference server (default: fresh SQLite)")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0: every run is the same)")
-    parser.add_argument("--max-examples", type=int, default=25, help="how many programs to run (default 25)")
+    parser.add_argument("--max-examples", type=int, default=50, help="how many programs to run (default 50)")
     parser.add_argument("--steps", type=int, default=20, help="at most this many steps per program (default 20)")
     args = parser.parse_args(argv)
     try:
@@ -307,7 +331,39 @@ def login(argv: Sequence[str]) -> int:
     return login_main(argv)
 
 
+def oidc_provider(argv: Sequence[str]) -> int:
+    """The suite's OpenID provider on a fixed port, for a server the suite does not start itself."""
+    import signal
+
+    from guestpass.fixtures.oidc import OidcProvider, node_available
+
+    parser = argparse.ArgumentParser(
+        prog="guestpass oidc-provider",
+        description="Run the suite's OpenID provider (oidc-provider on Node.js) until interrupted, and print the "
+        "issuer, client id and secret to configure as a provider of the server under test.",
+    )
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--redirect-uri", action="append", required=True, help="the server's OAuth callback URL")
+    parser.add_argument("--client-id", default="guestpass")
+    parser.add_argument("--client-secret", help="default: a random one")
+    args = parser.parse_args(argv)
+    if not node_available():
+        print("guestpass: the OpenID provider needs Node.js 20.19 or later and npm", file=sys.stderr)
+        return EXIT_USAGE
+    with OidcProvider(
+        args.redirect_uri, client_id=args.client_id, client_secret=args.client_secret, port=args.port
+    ) as provider:
+        settings = {"issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret}
+        print(json.dumps(settings, indent=2))
+        print(f"[oauth] of the target file: issuer = {json.dumps(provider.issuer)}; Ctrl-C stops", flush=True)
+        stopping = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+        signal.sigwait(stopping)
+    return EXIT_OK
+
+
 COMMANDS = {
+    "oidc-provider": oidc_provider,
     "serve": serve,
     "migrate": migrate,
     "reap": reap,
@@ -336,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("model", help="model-based testing: random programs compared with a model of the server")
     sub.add_parser("login", help="sign the CLI in through a browser (the reference CLI client)")
     sub.add_parser("fuzz", help="fuzz the auth API from its OpenAPI document (Schemathesis)")
+    sub.add_parser("oidc-provider", help="run the suite's OpenID provider for a server the suite does not start")
     sub.add_parser("report", help="render a results file as an HTML report")
     sub.add_parser("compare", help="several implementations' results side by side (HTML, Markdown)")
     sub.add_parser("spec", help="the scenarios as a readable specification (HTML, Markdown)")

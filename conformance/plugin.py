@@ -30,6 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("guestpass", "guestpass conformance suite")
     group.addoption("--guestpass-base-url", help="auth root of the server under test (default: embedded server)")
     group.addoption("--guestpass-target", help="target file (TOML) describing the server under test")
+    group.addoption("--guestpass-mail-spool", help="read the target's mail from this spool folder")
     group.addoption(
         "--guestpass-instance", action="append", default=[], help="another process serving the target (repeatable)"
     )

@@ -49,6 +49,11 @@ base_url = {base_url}
 # look at a user's rows (merge, owned-data, self-delete, otp, cli-handoff).
 # Missing: those scenarios are not applicable.
 {data_base_url_line}
+
+# Further processes serving this same target (one database, one signing key, one public URL): the
+# suite's requests, parallel ones included, take them in turn with base_url (`--instance` on the
+# command line adds more). Missing: every request goes to base_url.
+# instances = ["https://auth-2.internal.example.com/auth/v1"]
 """
 
 CAPABILITIES_HEAD = """\
@@ -83,7 +88,7 @@ SECTIONS = """\
 
 [tokens]
 # Seconds a rotated refresh token may still be presented (GoTrue's default is 10); the reuse
-# scenario waits this long plus one second. Missing: 10.
+# scenario waits this long plus half a second. Missing: 10.
 refresh_token_reuse_interval = 10
 
 [mail]
@@ -115,6 +120,20 @@ refresh_token_reuse_interval = 10
 # limit scenarios are not applicable.
 # challenge_ttl = 300
 # max_per_user = 10
+
+[oauth]
+# The provider slot the server has pointed at the suite's OpenID provider: start one with
+#   guestpass oidc-provider --port 9100 --redirect-uri https://auth.example.com/auth/v1/callback
+# configure the issuer, client id and secret it prints as a provider of the server, and name the
+# slot and the issuer here. Missing: the oauth scenarios are not applicable.
+# provider = "guestpass"
+# issuer = "http://127.0.0.1:9100"
+# Where the site receives the result of a sign-in (an address the server's redirect allow-list
+# accepts). Missing: http://localhost:3000.
+# redirect_to = "https://app.example.com"
+# Seconds an OAuth flow (and its auth code) lives. Missing, or above 30: the expiry scenario is not
+# applicable.
+# flow_ttl = 600
 
 [variants]
 # The same server with anonymous sign-ins turned off. Missing: the scenarios of the off switch are

@@ -19,7 +19,7 @@ from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
 from guestpass.conformance.results import target_summary
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Transcript
-from guestpass.fixtures.mail import MailCapture
+from guestpass.fixtures.mail import MailCapture, MailSpool
 
 DEFAULT_DEVICE = "default"
 MAIL_CAPABILITIES = frozenset({"recovery", "recovery-password-in-verify", "otp", "email-change", "email-confirmation"})
@@ -73,7 +73,7 @@ class World:
     response: httpx.Response | None = None
     parallel_responses: list[httpx.Response] = field(default_factory=list)
     remembered: dict[str, Any] = field(default_factory=dict)
-    mail: MailCapture | None = None
+    mail: MailCapture | MailSpool | None = None
     mail_read: dict[str, int] = field(default_factory=dict)
 
     def actor(self, name: str) -> Actor:
@@ -116,13 +116,18 @@ def guestpass_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
 
 @dataclass(frozen=True)
 class MailAccess:
-    capture: MailCapture | None
+    capture: MailCapture | MailSpool | None
     problem: str | None = None
 
 
 @pytest.fixture(scope="session")
-def guestpass_mail(guestpass_target: Target) -> Iterator[MailAccess]:
-    """The capture SMTP server on the port the target mails to, if it names one."""
+def guestpass_mail(request: pytest.FixtureRequest, guestpass_target: Target) -> Iterator[MailAccess]:
+    """The capture SMTP server on the port the target mails to, if it names one; or the spool of the
+    one `guestpass check --workers` runs for all workers."""
+    spool = request.config.getoption("guestpass_mail_spool")
+    if spool:
+        yield MailAccess(MailSpool(Path(spool)))
+        return
     port = guestpass_target.mail.smtp_capture_port
     if port is None:
         yield MailAccess(None)

@@ -78,13 +78,13 @@ TEST_PROFILE: dict[str, Any] = {
     "refresh_token_reuse_interval": 1,
     "anonymous_sign_ins_per_window": 10,
     "cli_poll_interval": 1,
-    "mail_token_ttl": 5,
-    "mail_send_interval": 2,
-    "mfa_challenge_ttl": 3,
-    "webauthn_challenge_ttl": 3,
+    "mail_token_ttl": 3,
+    "mail_send_interval": 1,
+    "mfa_challenge_ttl": 2,
+    "webauthn_challenge_ttl": 2,
     "max_passkeys_per_user": 3,
     "webauthn_user_verification": "required",
-    "oauth_flow_ttl": 3,
+    "oauth_flow_ttl": 2,
 }
 
 

@@ -18,9 +18,10 @@ SECTIONS = {
     "mail": ("smtp_capture_port", "generate_link", "token_ttl", "send_interval"),
     "mfa": ("challenge_ttl",),
     "passkeys": ("origin", "rp_id", "challenge_ttl", "max_per_user"),
+    "oauth": ("provider", "issuer", "redirect_to", "flow_ttl"),
     "variants": ("anonymous_disabled", "email_confirmation", "passkey_upgrade_disabled"),
 }
-TOP_LEVEL_KEYS = ("name", "base_url", "data_base_url", "capabilities")
+TOP_LEVEL_KEYS = ("name", "base_url", "data_base_url", "capabilities", "instances")
 COMMENTED_OUT = re.compile(r"^(\s*)# (?=\"[a-z-]+\",|[a-z_]+ = )", re.MULTILINE)
 
 

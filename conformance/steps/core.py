@@ -307,7 +307,7 @@ def refreshes(world: World, name: str) -> None:
 
 @when(phrase('"{name}" refreshes with their previous refresh token after the reuse interval'))
 def refreshes_reused(world: World, name: str) -> None:
-    time.sleep(world.target.refresh_token_reuse_interval + 1.0)
+    time.sleep(world.target.refresh_token_reuse_interval + 0.5)
     world.record(refresh(world, world.actor(name).spent_refresh_tokens[-1]))
 
 

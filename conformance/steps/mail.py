@@ -237,7 +237,7 @@ def codes_expired(world: World) -> None:
     ttl = world.target.mail.token_ttl
     if ttl is None or ttl > MAX_EXPIRY_WAIT:
         pytest.skip(f"not applicable: the target's mail token_ttl is {ttl}, not at most {MAX_EXPIRY_WAIT:.0f} s")
-    time.sleep(ttl + 1.0)
+    time.sleep(ttl + 0.5)
 
 
 @when(phrase('"{name}" opens the link from the mail'))

@@ -253,7 +253,7 @@ def challenge_lifetime_passes(world: World) -> None:
     ttl = world.target.mfa_challenge_ttl
     assert ttl is not None, "the scenario must first check that the target gives its challenge lifetime"
     started = max(value["started"] for key, value in world.remembered.items() if key.startswith("challenge:"))
-    time.sleep(max(0.0, started + ttl + 1.0 - time.time()))
+    time.sleep(max(0.0, started + ttl + 0.5 - time.time()))
 
 
 @when(phrase('"{name}" unenrolls their factor'))

@@ -245,7 +245,7 @@ def replays_callback(world: World, name: str) -> None:
 def flow_lifetime_passes(world: World) -> None:
     ttl = world.target.oauth.flow_ttl
     assert ttl is not None and ttl <= MAX_WAIT, "the scenario must first check the target's flow lifetime"
-    time.sleep(max(0.0, world.remembered["flow started"] + ttl + 1.0 - time.monotonic()))
+    time.sleep(max(0.0, world.remembered["flow started"] + ttl + 0.5 - time.monotonic()))
 
 
 @when(phrase('"{name}" unlinks their provider identity'))
