@@ -50,6 +50,7 @@ async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, w
         .returning(rate_limits.c.hits)
     )
     hits = (await conn.execute(statement)).scalar_one()
-    await conn.execute(delete(rate_limits).where(rate_limits.c.window_start < window_start - window_seconds))
+    if hits == 1:  # a new window for this key: time to drop the windows that have passed
+        await conn.execute(delete(rate_limits).where(rate_limits.c.window_start < window_start - window_seconds))
     if hits > limit:
         raise ApiError(ErrorCode.over_request_rate_limit)

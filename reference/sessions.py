@@ -61,8 +61,9 @@ async def start_session(conn: AsyncConnection, user: RowMapping, method: str, re
     """A new aal1 session for `user`, signed in by `method` (amr)."""
     now = utcnow()
     session_id = uuid.uuid4()
-    await conn.execute(
-        insert(sessions).values(
+    inserted = await conn.execute(
+        insert(sessions)
+        .values(
             id=session_id,
             user_id=user["id"],
             aal="aal1",
@@ -72,10 +73,11 @@ async def start_session(conn: AsyncConnection, user: RowMapping, method: str, re
             created_at=now,
             refreshed_at=None,
         )
+        .returning(*sessions.c)
     )
+    session = inserted.mappings().one()
     user = await update_user(conn, user["id"], last_sign_in_at=now, last_active_at=now)
-    raw = await issue_refresh_token(conn, session_id, None)
-    return Grant(user, await get_session(conn, session_id), raw)  # type: ignore[arg-type]
+    return Grant(user, session, await issue_refresh_token(conn, session_id, None))
 
 
 async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant:

@@ -54,14 +54,16 @@ async def create_user(
         "created_at": now,
         "updated_at": now,
     }
+    inserted = insert(users).values(values).returning(*users.c)
+    if email is None:  # nothing unique to collide with
+        return (await conn.execute(inserted)).mappings().one()
     try:
         async with conn.begin_nested():
-            await conn.execute(insert(users).values(values))
-            if email is not None:
-                await add_email_identity(conn, user_id, email)
+            user = (await conn.execute(inserted)).mappings().one()
+            await add_email_identity(conn, user_id, email)
     except IntegrityError:
         raise ApiError(ErrorCode.user_already_exists) from None
-    return await get_user(conn, user_id)  # type: ignore[return-value]
+    return user
 
 
 def _provider_metadata(providers: list[str]) -> dict[str, Any]:
@@ -85,8 +87,8 @@ async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: s
 
 
 async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **values: Any) -> RowMapping:
-    await conn.execute(update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow()))
-    return await get_user(conn, user_id)  # type: ignore[return-value]
+    statement = update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow()).returning(*users.c)
+    return (await conn.execute(statement)).mappings().first()  # type: ignore[return-value]
 
 
 async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
@@ -126,15 +128,7 @@ def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[st
 
 
 async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
-    rows = (
-        (
-            await conn.execute(
-                select(identities).where(identities.c.user_id == user["id"]).order_by(identities.c.created_at)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = await identities_of(conn, user)
     body: dict[str, Any] = {
         "id": str(user["id"]),
         "aud": user["aud"],
@@ -156,10 +150,18 @@ async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
     body.update({key: value for key, value in optional.items() if value is not None})
     if user["email_change"]:
         body["new_email"] = user["email_change"]
-    factors = await factors_of(conn, user["id"])
+    factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
     if factors:
         body["factors"] = [factor_json(row) for row in factors]
     return body
+
+
+async def identities_of(conn: AsyncConnection, user: RowMapping) -> list[RowMapping]:
+    """The user's identities; an anonymous user has none (an identity, like a factor, makes it permanent)."""
+    if user["is_anonymous"]:
+        return []
+    statement = select(identities).where(identities.c.user_id == user["id"]).order_by(identities.c.created_at)
+    return list((await conn.execute(statement)).mappings().all())
 
 
 async def factors_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:

@@ -20,7 +20,7 @@ async def sign_in_anonymously(request: Request, user_metadata: dict[str, Any]) -
         raise ApiError(ErrorCode.anonymous_provider_disabled)
     if not rt.config.signup_enabled:
         raise ApiError(ErrorCode.signup_disabled)
-    async with rt.db.transaction() as conn:
+    async with rt.db.transaction() as conn:  # a refused sign-in rolls back its own hit: the count stays at the limit
         await ratelimit.consume(
             conn,
             "anonymous_sign_ins",
@@ -28,7 +28,6 @@ async def sign_in_anonymously(request: Request, user_metadata: dict[str, Any]) -
             limit=rt.config.anonymous_sign_ins_per_window,
             window_seconds=rt.config.rate_limit_window_seconds,
         )
-    async with rt.db.transaction() as conn:
         user = await create_user(conn, user_metadata=user_metadata, anonymous=True)
         grant = await start_session(conn, user, "anonymous", request)
         return JSONResponse(await session_json(conn, rt, grant))
