@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -14,6 +16,12 @@ from guestpass.conformance.transcript import Exchange, Transcript
 
 API_VERSION = "2024-01-01"
 USER_AGENT = "guestpass-conformance"
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One context for every client: loading the CA bundle costs more than most scenarios' requests."""
+    return httpx.create_ssl_context()
 
 
 class ApiClient:
@@ -40,7 +48,7 @@ class ApiClient:
         self.apikey = apikey
         self.rate_limit_header = rate_limit_header
         self.client_key = client_key
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context())
 
     def default_headers(self, *, api_version: bool) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "X-Client-Info": f"{USER_AGENT}/1"}

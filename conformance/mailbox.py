@@ -12,7 +12,7 @@ import pytest
 from guestpass.conformance.world import World
 
 MAIL_WAIT_SECONDS = 10.0
-QUIET_SECONDS = 1.0
+QUIET_SECONDS = 0.5
 
 # the mail a step expects -> the generate_link type that yields its code
 LINK_TYPES = {

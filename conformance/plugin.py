@@ -4,6 +4,7 @@ Everything here acts only on guestpass scenarios, so installing guestpass change
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Generator
 from pathlib import Path
@@ -116,6 +117,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+    if config.getoption("numprocesses", None):
+        longest_first(config, items)
+
+
+def longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Parallel workers finish sooner when the scenarios that took longest last time (those waiting
+    out an expiry) start first. Every worker reads the same previous results, so all agree on the order."""
+    results = config.getoption("guestpass_results", None)
+    try:
+        document = json.loads(Path(results).read_text()) if results else {}
+    except (OSError, ValueError):
+        return
+    took = {scenario["id"]: scenario.get("duration_seconds") or 0.0 for scenario in document.get("scenarios", [])}
+    items.sort(key=lambda item: -took.get(info.id, 0.0) if (info := scenario_info(item)) else 0.0)
 
 
 @pytest.hookimpl(wrapper=True)

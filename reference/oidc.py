@@ -5,9 +5,11 @@ verification with PyJWT (signature, issuer, audience, expiry, nonce)."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,12 @@ CACHE_SECONDS = 600
 HTTP_TIMEOUT = 10.0
 SCOPES = "openid email profile"
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Loaded once: reading the CA bundle for every request to a provider costs tens of milliseconds."""
+    return httpx.create_ssl_context()
 
 
 class OidcFailure(Exception):
@@ -84,7 +92,7 @@ class OidcProvider:
         form["code_verifier"] = verifier
         auth = (self.settings.client_id, self.settings.client_secret)
         try:
-            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
+            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, verify=tls_context()) as client:
                 response = await client.post(endpoint, data=form, auth=auth)
         except httpx.HTTPError as error:
             raise OidcFailure(f"the provider's token endpoint is unreachable: {error}") from None
@@ -138,7 +146,7 @@ class OidcProvider:
 
 async def fetch_json(url: str) -> dict[str, Any]:
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, verify=tls_context()) as client:
             response = await client.get(url)
         response.raise_for_status()
         return response.json()

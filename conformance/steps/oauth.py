@@ -18,6 +18,7 @@ import httpx
 import pytest
 from pytest_bdd import given, then, when
 
+from guestpass.conformance.client import tls_context
 from guestpass.conformance.jwt_tools import claims_of
 from guestpass.conformance.steps.common import json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
@@ -52,7 +53,7 @@ def through_provider(world: World, provider_url: str, login_name: str) -> str:
     """Signs in at the provider and returns the URL of the target's callback it redirects to."""
 
     async def browse() -> httpx.URL:
-        async with httpx.AsyncClient(timeout=15) as browser:
+        async with httpx.AsyncClient(timeout=15, verify=tls_context()) as browser:
             callback = world.remembered["started at"] + "/callback"
             return await login(browser, provider_url, login_name, stop_at=callback)
 
