@@ -289,6 +289,19 @@ def require_type(factor: RowMapping, factor_type: str) -> None:
         raise ApiError(ErrorCode.validation_failed, f"This factor is verified with {answer}")
 
 
+async def challenged_factor(
+    request: Request, conn: AsyncConnection, factor_type: str, challenge_id: uuid.UUID
+) -> tuple[Caller, RowMapping]:
+    """The caller and the factor named in the path, if it is theirs, of `factor_type`, not locked by
+    failed answers, with `challenge_id` open."""
+    caller = await permanent_caller(request, conn)
+    factor = await owned_factor(request, conn, caller)
+    require_type(factor, factor_type)
+    await refuse_when_locked(conn, runtime(request).config, factor["id"])
+    await open_challenge(conn, factor, challenge_id)
+    return caller, factor
+
+
 async def verify(request: Request) -> JSONResponse:
     rt = runtime(request)
     body = (await permanent_caller_and_body(request))[1]
@@ -296,11 +309,7 @@ async def verify(request: Request) -> JSONResponse:
         return await verify_webauthn(request, body)
     challenge_id, code = verify_params(body)
     async with rt.db.transaction() as conn:
-        caller = await permanent_caller(request, conn)
-        factor = await owned_factor(request, conn, caller)
-        require_type(factor, TOTP)
-        await refuse_when_locked(conn, rt.config, factor["id"])
-        await open_challenge(conn, factor, challenge_id)
+        caller, factor = await challenged_factor(request, conn, TOTP, challenge_id)
         step = totp.matching_step(factor["secret"], code)
         if step is None:
             await count_failure(conn, rt.config, factor["id"])  # committed with this transaction
@@ -316,11 +325,7 @@ async def verify_webauthn(request: Request, body: dict[str, Any]) -> JSONRespons
     challenge_id, kind, response = mfa_webauthn.verify_params(body)
     failure: ApiError | None = None
     async with rt.db.transaction() as conn:
-        caller = await permanent_caller(request, conn)
-        factor = await owned_factor(request, conn, caller)
-        require_type(factor, WEBAUTHN)
-        await refuse_when_locked(conn, rt.config, factor["id"])
-        await open_challenge(conn, factor, challenge_id)
+        caller, factor = await challenged_factor(request, conn, WEBAUTHN, challenge_id)
         challenge = await mfa_webauthn.take_challenge(conn, challenge_id, caller.user["id"])
         try:
             verified = await mfa_webauthn.check_answer(conn, rt.config, factor, kind, response, challenge)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from catalogue import AppWrapper, defect, is_request, patch_source, replace_function, rewrite_responses
+from passkey_defects import challenges_read_not_deleted
 from sqlalchemy import insert, select, update
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -281,16 +282,7 @@ def mfa_webauthn_challenge_reused(mp: pytest.MonkeyPatch) -> None:
     patch_source(
         mp, mfa, "use_challenge_and_step", lambda code: code.replace(", mfa_challenges.c.verified_at.is_(None))", ",)")
     )
-    patch_source(
-        mp,
-        passkeys,
-        "consume_challenge",
-        lambda code: code.replace(
-            "statement = delete(webauthn_challenges)", "statement = select(webauthn_challenges)"
-        ).replace(
-            "(await conn.execute(statement.returning(*webauthn_challenges.c)))", "(await conn.execute(statement))"
-        ),
-    )
+    challenges_read_not_deleted(mp)
 
 
 @defect("mfa-webauthn", source="neither the MFA challenge's nor the WebAuthn challenge's expiry is compared")

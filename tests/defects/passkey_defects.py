@@ -13,8 +13,7 @@ from guestpass.reference import passkeys
 from guestpass.reference.flows import passkeys as passkey_flows
 
 
-@defect("passkeys", source="PROTOCOL §5: the challenge is read but never consumed, so an answer replays")
-def passkey_challenge_not_consumed(mp: pytest.MonkeyPatch) -> None:
+def challenges_read_not_deleted(mp: pytest.MonkeyPatch) -> None:
     patch_source(
         mp,
         passkeys,
@@ -25,6 +24,11 @@ def passkey_challenge_not_consumed(mp: pytest.MonkeyPatch) -> None:
             "(await conn.execute(statement.returning(*webauthn_challenges.c)))", "(await conn.execute(statement))"
         ),
     )
+
+
+@defect("passkeys", source="PROTOCOL §5: the challenge is read but never consumed, so an answer replays")
+def passkey_challenge_not_consumed(mp: pytest.MonkeyPatch) -> None:
+    challenges_read_not_deleted(mp)
 
 
 @defect("passkeys", source="a challenge store keyed by id alone: any ceremony's challenge is accepted")
