@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -87,16 +88,21 @@ VARIANTS = {
 
 
 @contextmanager
-def suite_oidc_provider(enabled: bool) -> Iterator[dict[str, str]]:
-    """The suite's OpenID provider (when Node.js is here), as the environment that makes it the main
-    reference server's provider `guestpass`. Nothing without Node.js: the oauth scenarios are then not
-    applicable."""
+def suite_oidc_provider(enabled: bool) -> Iterator[tuple[OidcProvider | None, dict[str, str]]]:
+    """The suite's OpenID provider (when Node.js is here), launched, and the environment that makes it the
+    main reference server's provider `guestpass`. Nothing without Node.js: the oauth scenarios are then
+    not applicable."""
     if not (enabled and node_available()):
-        yield {}
+        yield None, {}
         return
-    with OidcProvider([OIDC_CALLBACK], any_loopback_port=True) as provider:
-        settings = {"issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret}
-        yield {"GUESTPASS_OIDC_PROVIDERS": json.dumps({OIDC_PROVIDER_NAME: settings})}
+    port, secret = free_port(), secrets.token_urlsafe(24)
+    provider = OidcProvider([OIDC_CALLBACK], any_loopback_port=True, port=port, client_secret=secret)
+    provider.launch()
+    try:
+        settings = {"issuer": f"http://127.0.0.1:{port}", "client_id": "guestpass", "client_secret": secret}
+        yield provider, {"GUESTPASS_OIDC_PROVIDERS": json.dumps({OIDC_PROVIDER_NAME: settings})}
+    finally:
+        provider.stop()
 
 
 @contextmanager
@@ -113,12 +119,17 @@ def reference_servers(
     loopback port, where the suite runs its capture SMTP server; with `oauth`, the main server signs
     in through the suite's OpenID provider, which lives as long as the servers."""
     workdir.mkdir(parents=True, exist_ok=True)
-    with suite_oidc_provider(oauth) as oidc_env:
-        yield from _reference_servers(workdir, database_url, command, variants, oidc_env)
+    with suite_oidc_provider(oauth) as (provider, oidc_env):
+        yield from _reference_servers(workdir, database_url, command, variants, oidc_env, provider)
 
 
 def _reference_servers(
-    workdir: Path, database_url: str | None, command: Sequence[str], variants: bool, oidc_env: dict[str, str]
+    workdir: Path,
+    database_url: str | None,
+    command: Sequence[str],
+    variants: bool,
+    oidc_env: dict[str, str],
+    provider: OidcProvider | None,
 ) -> Iterator[Target]:
     mail = ["--smtp-port", str(free_port())]
     servers = {"main": start_server(command, workdir, "main", database_url, mail, oidc_env)}
@@ -126,10 +137,14 @@ def _reference_servers(
         servers[name] = start_server(command, workdir, name, None, [*flags, *mail])
     try:
         described = {name: server.wait_until_listening() for name, server in servers.items()}
+        if provider is not None:
+            provider.wait_until_ready()
         main = described.pop("main")
         combined = {**main, "variants": {name: other["base_url"] for name, other in described.items()}}
         (workdir / "target.toml").write_text(tomli_w.dumps(combined))
         yield Target.from_dict(combined)
     finally:
+        for server in servers.values():  # all at once: each takes a moment to shut down
+            server.process.terminate()
         for server in servers.values():
             server.stop()
