@@ -66,14 +66,16 @@ def _check_parser(sub: argparse._SubParsersAction) -> None:
 SUITE_PLUGINS = ("guestpass.conformance.plugin", "pytest_bdd.plugin")
 
 
+def isolated(test_module: str) -> list[str]:
+    """pytest arguments that run one of the suite's own test modules with the suite's configuration, not
+    the configuration of the project it is run from."""
+    return [str(SUITE_DIR / test_module), "-c", str(SUITE_DIR / "pytest.ini"), "--rootdir", str(SUITE_DIR)]
+
+
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     plugins = [*SUITE_PLUGINS, *(["xdist.plugin"] if args.workers else [])]
     argv = [
-        str(SUITE_DIR / "test_scenarios.py"),
-        "-c",
-        str(SUITE_DIR / "pytest.ini"),
-        "--rootdir",
-        str(SUITE_DIR),
+        *isolated("test_scenarios.py"),
         *[option for plugin in plugins for option in ("-p", plugin)],
         "-p",
         "no:cacheprovider",
@@ -101,6 +103,14 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     return argv + list(args.pytest_args)
 
 
+def unreachable(target: Target) -> bool:
+    """True (and says why) if GET /settings of the target does not answer at all."""
+    problem = reachable(target.base_url)
+    if problem:
+        print(f"guestpass: the target {target.base_url} is unreachable: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def reachable(base_url: str) -> str | None:
     """None if GET /settings answers at all, else why not."""
     import httpx  # here, not at the top: imported before pytest starts, its pytest plugin cannot be rewritten
@@ -114,15 +124,14 @@ def reachable(base_url: str) -> str | None:
 
 def check(args: argparse.Namespace) -> int:
     try:
-        base_url = Target.load(args.target, base_url=args.base_url).base_url if args.target else args.base_url
+        target = Target.given(args.target, args.base_url)
     except TargetError as error:
         print(f"guestpass: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if base_url and (problem := reachable(base_url)):
-        print(f"guestpass: the target {base_url} is unreachable: {problem}", file=sys.stderr)
+    if target is not None and unreachable(target):
         return EXIT_USAGE
     with plugin_autoload_off():
-        code = run_suite(args)
+        code = run_suite(args, target)
     if args.results.exists():
         write_report(args.results, args.html or args.results.with_name("report.html"))
     if code == pytest.ExitCode.OK:
@@ -148,7 +157,7 @@ def plugin_autoload_off() -> Iterator[None]:
             os.environ[NO_AUTOLOAD] = previous
 
 
-def run_suite(args: argparse.Namespace) -> int:
+def run_suite(args: argparse.Namespace, target: Target | None) -> int:
     """pytest over the scenarios. Parallel workers share what a single process would start itself: the
     embedded reference servers and the capture SMTP server (whose mail they read from a spool folder)."""
     if not args.workers:
@@ -158,9 +167,7 @@ def run_suite(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
         workdir, shared = Path(scratch), []
-        if args.target or args.base_url:
-            target = Target.load(args.target, base_url=args.base_url) if args.target else Target(args.base_url)
-        else:
+        if target is None:
             target = stack.enter_context(reference_servers(workdir / "reference", database_url=args.database_url))
             shared += ["--guestpass-target", str(workdir / "reference" / "target.toml")]
         if target.mail.smtp_capture_port is not None:
@@ -323,15 +330,12 @@ def model(argv: Sequence[str]) -> int:
     parser.add_argument("--steps", type=int, default=20, help="at most this many steps per program (default 20)")
     args = parser.parse_args(argv)
     try:
-        target = Target.load(args.target, base_url=args.base_url) if args.target else None
+        target = Target.given(args.target, args.base_url)
     except TargetError as error:
         print(f"guestpass: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if target is None and args.base_url:
-        target = Target(base_url=args.base_url.rstrip("/"))
     if target is not None:
-        if problem := reachable(target.base_url):
-            print(f"guestpass: the target {target.base_url} is unreachable: {problem}", file=sys.stderr)
+        if unreachable(target):
             return EXIT_USAGE
         agreed = run_model(target, seed=args.seed, max_examples=args.max_examples, steps=args.steps)
         return EXIT_OK if agreed else EXIT_UNEXPECTED

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from guestpass.conformance.cli import EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, isolated, unreachable
 from guestpass.conformance.embedded import reference_servers
 from guestpass.conformance.target import Target, TargetError
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
-SUITE_DIR = Path(__file__).parent
 DEFAULT_SEED = 20240101
 DEFAULT_MAX_EXAMPLES = 10
 
@@ -44,12 +43,6 @@ def parser() -> argparse.ArgumentParser:
     return fuzz
 
 
-def target_of(args: argparse.Namespace) -> Target | None:
-    if args.target:
-        return Target.load(args.target, base_url=args.base_url)
-    return Target(base_url=args.base_url.rstrip("/")) if args.base_url else None
-
-
 @contextmanager
 def resolved_target(given: Target | None, database_url: str | None) -> Iterator[Target]:
     """The given target, or an embedded reference server; with the capture SMTP server the target mails to."""
@@ -71,11 +64,7 @@ def resolved_target(given: Target | None, database_url: str | None) -> Iterator[
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     return [
-        str(SUITE_DIR / "fuzz_operations.py"),
-        "-c",
-        str(SUITE_DIR / "pytest.ini"),
-        "--rootdir",
-        str(SUITE_DIR),
+        *isolated("fuzz_operations.py"),
         "-p",
         "no:cacheprovider",
         "-p",
@@ -91,7 +80,6 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
 
 
 def fuzz(argv: Sequence[str]) -> int:
-    from guestpass.conformance.cli import reachable
     from guestpass.conformance.fuzz_plugin import FuzzRun, FuzzSettings
 
     args = parser().parse_args(argv)
@@ -99,12 +87,11 @@ def fuzz(argv: Sequence[str]) -> int:
         print("guestpass: --max-examples must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     try:
-        given = target_of(args)
+        given = Target.given(args.target, args.base_url)
     except TargetError as error:
         print(f"guestpass: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if given is not None and (problem := reachable(given.base_url)):
-        print(f"guestpass: the target {given.base_url} is unreachable: {problem}", file=sys.stderr)
+    if given is not None and unreachable(given):
         return EXIT_USAGE
     try:
         with resolved_target(given, args.database_url) as target:

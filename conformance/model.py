@@ -32,6 +32,7 @@ from hypothesis.stateful import (
 
 from guestpass.conformance.client import ApiClient
 from guestpass.conformance.jwt_tools import claims_of
+from guestpass.conformance.steps.common import error_code
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Exchange, Transcript, redact_json
 
@@ -64,17 +65,6 @@ class Session:
     refresh_token: str
     rotated: list[tuple[str, float]] = field(default_factory=list)  # (token, monotonic time it was rotated)
     alive: bool = True
-
-
-def error_code(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    code = body.get("code")
-    return code if isinstance(code, str) else body.get("error_code")
 
 
 def redacted(content: bytes, limit: int = 300) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,18 @@ class Target:
             instances=tuple(url.rstrip("/") for url in data.get("instances", [])),
             oauth=OAuth(**{key: value for key, value in data.get("oauth", {}).items() if key in OAUTH_KEYS}),
         )
+
+    @classmethod
+    def given(cls, path: Path | None, base_url: str | None, instances: tuple[str, ...] = ()) -> Target | None:
+        """The target a command names by file and/or URL (the URL wins over the file's, `instances` add to
+        its own); None when it names none, which means the embedded reference server."""
+        if path:
+            target = cls.load(path, base_url=base_url)
+        elif base_url:
+            target = cls(base_url=base_url.rstrip("/"))
+        else:
+            return None
+        return dataclasses.replace(target, instances=target.instances + instances)
 
     @classmethod
     def load(cls, path: Path, *, base_url: str | None = None) -> Target:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -95,16 +94,13 @@ class World:
 def guestpass_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     config = request.config
     target_file = config.getoption("guestpass_target")
-    base_url = config.getoption("guestpass_base_url")
     recorder = config.stash[RECORDER]
-    instances = tuple(url.rstrip("/") for url in config.getoption("guestpass_instance"))
-    if target_file:
-        target = Target.load(Path(target_file), base_url=base_url)
-        target = dataclasses.replace(target, instances=target.instances + instances)
-        recorder.target = target_summary(target)
-        yield target
-    elif base_url:
-        target = Target(base_url=base_url.rstrip("/"), instances=instances)
+    target = Target.given(
+        Path(target_file) if target_file else None,
+        config.getoption("guestpass_base_url"),
+        tuple(url.rstrip("/") for url in config.getoption("guestpass_instance")),
+    )
+    if target is not None:
         recorder.target = target_summary(target)
         yield target
     else:

@@ -18,7 +18,7 @@ from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.sessions import hash_token
-from guestpass.reference.storage.schema import flow_states, identities, users
+from guestpass.reference.storage.schema import flow_states, identities
 from guestpass.reference.users import create_user, find_by_email, get_user, update_user
 
 AUTHORIZE, CALLBACK, CODE = "authorize", "callback", "code"
@@ -133,7 +133,7 @@ async def identity_of(conn: AsyncConnection, provider: str, sub: str) -> RowMapp
     return (await conn.execute(statement)).mappings().first()
 
 
-async def attach_identity(conn: AsyncConnection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> None:
+async def insert_identity(conn: AsyncConnection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> None:
     now = utcnow()
     await conn.execute(
         insert(identities).values(
@@ -147,22 +147,28 @@ async def attach_identity(conn: AsyncConnection, user_id: uuid.UUID, provider: s
             updated_at=now,
         )
     )
-    user = await get_user(conn, user_id)
-    providers = list(dict.fromkeys([*user["app_metadata"].get("providers", []), provider]))  # type: ignore[index]
-    app_metadata = {**user["app_metadata"], "providers": providers}  # type: ignore[index]
-    if user["is_anonymous"]:  # type: ignore[index]
+
+
+async def attach_identity(
+    conn: AsyncConnection, user: RowMapping, provider: str, claims: dict[str, Any], **changes: Any
+) -> None:
+    """The identity joins `user`, whose providers then name it; `changes` go into the same update."""
+    await insert_identity(conn, user["id"], provider, claims)
+    providers = list(dict.fromkeys([*user["app_metadata"].get("providers", []), provider]))
+    app_metadata = {**user["app_metadata"], "providers": providers}
+    if user["is_anonymous"]:
         app_metadata["provider"] = provider
-    await update_user(conn, user_id, app_metadata=app_metadata)
+    await update_user(conn, user["id"], app_metadata=app_metadata, **changes)
 
 
-async def make_permanent(conn: AsyncConnection, user: RowMapping, claims: dict[str, Any]) -> None:
-    """An anonymous user who links an identity keeps its id and becomes permanent, with the identity's
-    email when the provider verified it and nobody else has it."""
+async def permanent(conn: AsyncConnection, claims: dict[str, Any]) -> dict[str, Any]:
+    """What makes an anonymous user who links an identity permanent (same id): the identity's email
+    too, when the provider verified it and nobody else has it."""
     values: dict[str, Any] = {"is_anonymous": False}
     email = verified_email(claims)
     if email and await find_by_email(conn, email) is None:
         values.update(email=email, email_confirmed_at=utcnow())
-    await update_user(conn, user["id"], **values)
+    return values
 
 
 async def linked_user(conn: AsyncConnection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> uuid.UUID:
@@ -172,10 +178,11 @@ async def linked_user(conn: AsyncConnection, user_id: uuid.UUID, provider: str, 
     user = await get_user(conn, user_id)
     if user is None:
         raise ApiError(ErrorCode.user_not_found)
+    changes = await permanent(conn, claims) if user["is_anonymous"] else {}
     if existing is None:
-        await attach_identity(conn, user_id, provider, claims)
-    if user["is_anonymous"]:
-        await make_permanent(conn, user, claims)
+        await attach_identity(conn, user, provider, claims, **changes)
+    elif changes:
+        await update_user(conn, user_id, **changes)
     return user_id
 
 
@@ -194,7 +201,7 @@ async def signed_in_user(conn: AsyncConnection, config: Config, provider: str, c
     if owner is not None:
         if verified_email(claims) is None:
             raise ApiError(ErrorCode.provider_email_needs_verification)
-        await attach_identity(conn, owner["id"], provider, claims)
+        await attach_identity(conn, owner, provider, claims)
         return owner["id"]
     if not config.signup_enabled:
         raise ApiError(ErrorCode.signup_disabled)
@@ -202,15 +209,11 @@ async def signed_in_user(conn: AsyncConnection, config: Config, provider: str, c
 
 
 async def new_user(conn: AsyncConnection, provider: str, claims: dict[str, Any], email: str | None) -> uuid.UUID:
-    user = await create_user(conn, user_metadata=identity_data(claims))
-    confirmed = utcnow() if verified_email(claims) else None
     metadata = {"provider": provider, "providers": [provider]}
-    await conn.execute(
-        update(users)
-        .where(users.c.id == user["id"])
-        .values(email=email, email_confirmed_at=confirmed, app_metadata=metadata)
-    )
-    await attach_identity(conn, user["id"], provider, claims)
+    user = await create_user(conn, user_metadata=identity_data(claims), app_metadata=metadata)
+    confirmed = utcnow() if verified_email(claims) else None
+    await update_user(conn, user["id"], email=email, email_confirmed_at=confirmed)
+    await insert_identity(conn, user["id"], provider, claims)
     return user["id"]
 
 

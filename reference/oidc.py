@@ -72,7 +72,8 @@ class OidcProvider:
             self._jwks, self._fetched_at = None, time.monotonic()
         return self._discovery
 
-    async def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
+    def authorization_url(self, endpoint: str, *, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
+        """`endpoint` (the discovery document's authorization_endpoint) asked for a code for this flow."""
         query = {
             "response_type": "code",
             "client_id": self.settings.client_id,
@@ -83,7 +84,7 @@ class OidcProvider:
             "code_challenge": s256(verifier),
             "code_challenge_method": "S256",
         }
-        return f"{(await self.discovery())['authorization_endpoint']}?{urlencode(query)}"
+        return f"{endpoint}?{urlencode(query)}"
 
     async def claims(self, *, code: str, verifier: str, redirect_uri: str, nonce: str) -> dict[str, Any]:
         """The verified ID token claims that the authorization code buys."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -125,8 +127,17 @@ def requires_uv(config: Config) -> bool:
     return config.webauthn_user_verification == "required"
 
 
-def verified_registration(config: Config, credential: dict, challenge: bytes) -> Any:
+@contextmanager
+def answer_checked() -> Iterator[None]:
+    """A ceremony answer the `webauthn` package refuses, or cannot even read, is 400 webauthn_verification_failed."""
     try:
+        yield
+    except (WebAuthnException, ValueError, KeyError, TypeError) as error:
+        raise ApiError(ErrorCode.webauthn_verification_failed, f"WebAuthn verification failed: {error}") from None
+
+
+def verified_registration(config: Config, credential: dict, challenge: bytes) -> Any:
+    with answer_checked():
         return verify_registration_response(
             credential=credential,
             expected_challenge=challenge,
@@ -134,12 +145,10 @@ def verified_registration(config: Config, credential: dict, challenge: bytes) ->
             expected_origin=origins(config),
             require_user_verification=requires_uv(config),
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError) as error:
-        raise ApiError(ErrorCode.webauthn_verification_failed, f"WebAuthn verification failed: {error}") from None
 
 
 def verified_authentication(config: Config, credential: dict, challenge: bytes, passkey: RowMapping) -> Any:
-    try:
+    with answer_checked():
         return verify_authentication_response(
             credential=credential,
             expected_challenge=challenge,
@@ -149,8 +158,6 @@ def verified_authentication(config: Config, credential: dict, challenge: bytes, 
             credential_current_sign_count=passkey["sign_count"],
             require_user_verification=requires_uv(config),
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError) as error:
-        raise ApiError(ErrorCode.webauthn_verification_failed, f"WebAuthn verification failed: {error}") from None
 
 
 async def passkeys_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:

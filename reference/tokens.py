@@ -68,8 +68,7 @@ def sign(key: SigningKey, claims: dict[str, Any]) -> str:
 def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:
     """Algorithm, key id, signature, expiry, not-before, issuer and audience, or 403 bad_jwt saying which."""
     try:
-        check_key_id(key, jwt.get_unverified_header(token))
-        claims = jwt.decode(
+        decoded = jwt.decode_complete(
             token,
             key.public,
             algorithms=[key.algorithm],
@@ -77,6 +76,8 @@ def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:
             options={"require": ["exp", "iat", "iss", "role"], "verify_aud": False},
             leeway=0,
         )
+        check_key_id(key, decoded["header"])
+        claims = decoded["payload"]
         check_audience(claims)
     except jwt.PyJWTError as error:
         raise ApiError(ErrorCode.bad_jwt, f"invalid JWT: unable to parse or verify signature, {error}") from None

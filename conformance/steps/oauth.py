@@ -109,8 +109,11 @@ def site_values(world: World) -> tuple[dict[str, str], dict[str, str]]:
     location = world.remembered.get("site redirect")
     assert location, f"the callback did not redirect: {unexpected_status(302, world.last())}"
     parts = urlsplit(location)
-    flat = lambda raw: {key: values[0] for key, values in parse_qs(raw).items()}  # noqa: E731
-    return flat(parts.query), flat(parts.fragment)
+    return flat_query(parts.query), flat_query(parts.fragment)
+
+
+def flat_query(raw: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(raw).items()}
 
 
 def adopt_from_fragment(world: World, name: str) -> None:
@@ -232,7 +235,7 @@ def links_account_of(world: World, name: str, owner: str) -> None:
 def forged_state(world: World, name: str) -> None:
     provider_url = begin(world, authorize_query(world))
     callback = urlsplit(through_provider(world, provider_url, provider_login(world, name)))
-    query = {key: values[0] for key, values in parse_qs(callback.query).items()}
+    query = flat_query(callback.query)
     query["state"] = secrets.token_urlsafe(24)
     world.record(get(world, urlunsplit(callback._replace(query=urlencode(query)))))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import RowMapping, insert, or_, select, update
@@ -22,6 +21,7 @@ from guestpass.reference.body import check_fields, field, json_object
 from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.merge import MergeRejected, merge_within, token_owner
+from guestpass.reference.pages import page
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import hash_token, session_json, start_session
 from guestpass.reference.storage.schema import cli_attempts
@@ -30,7 +30,6 @@ from guestpass.reference.users import get_user
 PENDING, COMPLETED, USED = "pending", "completed", "used"
 MODES = ("check", "claim-anon-session", "complete")
 POLL_SLACK = timedelta(milliseconds=250)
-LOGIN_PAGE = Path(__file__).parent.parent / "pages" / "cli_login.html"
 
 
 def new_code() -> str:
@@ -207,14 +206,7 @@ async def _complete(conn: AsyncConnection, attempt: RowMapping, body: dict[str, 
 
 
 async def login_page(request: Request) -> HTMLResponse:
-    return HTMLResponse(
-        LOGIN_PAGE.read_text(),
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'self' 'unsafe-inline'",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+    return page("cli_login.html")
 
 
 routes = [

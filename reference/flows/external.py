@@ -44,20 +44,22 @@ def code_challenge_of(request: Request) -> str | None:
 
 
 async def provider_url(request: Request, linking_user_id: uuid.UUID | None = None) -> str:
-    """Opens a flow for the request's provider and returns the provider's authorization URL."""
+    """Opens a flow for the request's provider and returns the provider's authorization URL (a provider
+    that cannot be read is refused before anything is written)."""
     rt = runtime(request)
     name = request.query_params.get("provider")
     provider = provider_of(request, name)
     redirect_to = allowed_redirect(rt.config, request.query_params.get("redirect_to"))
     challenge = code_challenge_of(request)
+    try:
+        endpoint = (await provider.discovery())["authorization_endpoint"]
+    except (OidcFailure, KeyError) as failure:
+        raise ApiError(ErrorCode.bad_oauth_callback, f"The provider cannot be read: {failure}", status=502) from None
     async with rt.db.transaction() as conn:
         flow = await oauth.open_flow(conn, rt.config, name, redirect_to, challenge, linking_user_id)  # type: ignore[arg-type]
-    try:
-        return await provider.authorization_url(
-            redirect_uri=oauth.callback_url(rt.config), state=flow.state, nonce=flow.nonce, verifier=flow.verifier
-        )
-    except OidcFailure as failure:
-        raise ApiError(ErrorCode.bad_oauth_callback, str(failure), status=502) from None
+    return provider.authorization_url(
+        endpoint, redirect_uri=oauth.callback_url(rt.config), state=flow.state, nonce=flow.nonce, verifier=flow.verifier
+    )
 
 
 async def authorize(request: Request) -> RedirectResponse:

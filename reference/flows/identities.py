@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -38,12 +38,12 @@ async def unlink_identity(request: Request) -> Response:
     identity_id = identity_id_of(request)
     async with runtime(request).db.transaction() as conn:
         caller = await authenticate(request, conn)
-        owned = (identities.c.user_id == caller.user["id"],)
-        count = (await conn.execute(select(func.count()).select_from(identities).where(*owned))).scalar_one()
-        found = await conn.execute(select(identities.c.id).where(identities.c.id == identity_id, *owned))
-        if found.first() is None:
+        owned_ids = list(
+            (await conn.execute(select(identities.c.id).where(identities.c.user_id == caller.user["id"]))).scalars()
+        )
+        if identity_id not in owned_ids:
             raise ApiError(ErrorCode.identity_not_found)
-        if count <= 1:
+        if len(owned_ids) <= 1:
             raise ApiError(ErrorCode.single_identity_not_deletable)
         await conn.execute(delete(identities).where(identities.c.id == identity_id))
     return JSONResponse({})

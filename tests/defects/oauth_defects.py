@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -14,6 +15,12 @@ from starlette.types import Scope
 from guestpass.reference import oauth, oidc
 from guestpass.reference.flows import external, identities, token
 from guestpass.reference.storage.schema import flow_states
+
+
+def patch_pkce_grant(mp: pytest.MonkeyPatch, change: Callable[[str], str]) -> None:
+    """The grant is reached through token.GRANTS, which must hold the edited function too."""
+    patch_source(mp, token, "pkce_grant", change)
+    mp.setitem(token.GRANTS, "pkce", token.pkce_grant)
 
 
 @defect("oauth", source="the ID token's nonce is never compared with the one the sign-in sent")
@@ -59,13 +66,8 @@ def oauth_flow_expiry_ignored(mp: pytest.MonkeyPatch) -> None:
 
 @defect("oauth", source="supabase/auth before PKCE verification: the code_verifier is read and ignored")
 def oauth_pkce_verifier_ignored(mp: pytest.MonkeyPatch) -> None:
-    patch_source(
-        mp,
-        token,
-        "pkce_grant",
-        lambda code: code.replace('if not hmac.compare_digest(s256(verifier), flow["code_challenge"]):', "if False:"),
-    )
-    mp.setitem(token.GRANTS, "pkce", token.pkce_grant)
+    verifier_check = 'if not hmac.compare_digest(s256(verifier), flow["code_challenge"]):'
+    patch_pkce_grant(mp, lambda code: code.replace(verifier_check, "if False:"))
 
 
 @defect("oauth", source="the callback answers the session itself even when the client began with a code_challenge")
@@ -77,13 +79,7 @@ def oauth_pkce_session_in_callback(mp: pytest.MonkeyPatch) -> None:
 
 @defect("oauth", source="the pkce grant issues its session without the merge step")
 def oauth_pkce_skips_merge(mp: pytest.MonkeyPatch) -> None:
-    patch_source(
-        mp,
-        token,
-        "pkce_grant",
-        lambda code: code.replace("complete_sign_in(request, body,", "complete_sign_in(request, {},"),
-    )
-    mp.setitem(token.GRANTS, "pkce", token.pkce_grant)
+    patch_pkce_grant(mp, lambda code: code.replace("complete_sign_in(request, body,", "complete_sign_in(request, {},"))
 
 
 @defect("oauth", source="redirect_to followed wherever it points: the session goes to an attacker's site")
@@ -125,7 +121,7 @@ def oauth_returning_user_not_found(mp: pytest.MonkeyPatch) -> None:
 
 @defect("oauth", source="GoTrue DeleteIdentity without its count: a user unlinks the identity they sign in with")
 def oauth_last_identity_deletable(mp: pytest.MonkeyPatch) -> None:
-    patch_source(mp, identities, "unlink_identity", lambda code: code.replace("if count <= 1:", "if False:"))
+    patch_source(mp, identities, "unlink_identity", lambda code: code.replace("if len(owned_ids) <= 1:", "if False:"))
 
 
 @defect("oauth", source="GET /settings lists only the built-in providers")
