@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import os
+import shlex
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from guestpass.conformance.target import Target, TargetError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 SUITE_DIR = Path(__file__).parent
 DEFAULT_RESULTS = Path("guestpass-results") / "results.json"
 NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+AUTH_ROOT = "/auth/v1"
 
 
 def _check_parser(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +84,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         *[option for plugin in plugins for option in ("-p", plugin)],
         "-p",
         "no:cacheprovider",
-        "-rfE",
+        "-rN",  # the guestpass summary lists failures by scenario ID instead
         "--tb=short",
         "--guestpass-results",
         str(args.results),
@@ -98,31 +103,55 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     argv += [f"--guestpass-capability={capability}" for capability in args.capabilities]
     if args.strict:
         argv.append("--guestpass-strict")
+    argv += ["--guestpass-replay", replay_command(args)]
     if args.workers:
         argv += ["-n", str(args.workers)]
     return argv + list(args.pytest_args)
 
 
+def replay_command(args: argparse.Namespace) -> str:
+    """`guestpass check` with the options that name the same target and database, for one scenario's rerun."""
+    words = ["guestpass check"]
+    for option, value in (
+        ("--target", args.target),
+        ("--base-url", args.base_url),
+        ("--database-url", args.database_url),
+        ("--expected-failures", args.expected_failures),
+    ):
+        if value:
+            words.append(f"{option} {shlex.quote(str(value))}")
+    words += [f"--instance {shlex.quote(url)}" for url in args.instances]
+    return " ".join(words)
+
+
 def unreachable(target: Target) -> bool:
-    """True (and says why) if GET /settings of the target does not answer at all."""
-    problem = reachable(target.base_url)
+    """True (and says why) if the target's GET /settings does not answer, or answers 404 where the auth
+    root one level down would answer (a base URL missing its /auth/v1)."""
+    problem = settings_problem(target.base_url)
     if problem:
-        print(f"guestpass: the target {target.base_url} is unreachable: {problem}", file=sys.stderr)
+        print(f"guestpass: the target {target.base_url} {problem}", file=sys.stderr)
     return problem is not None
 
 
-def reachable(base_url: str) -> str | None:
-    """None if GET /settings answers at all, else why not."""
+def settings_problem(base_url: str) -> str | None:
+    """None if GET {base_url}/settings answers as an auth root, else what is wrong."""
     import httpx  # here, not at the top: imported before pytest starts, its pytest plugin cannot be rewritten
 
+    base_url = base_url.rstrip("/")
     try:
-        httpx.get(base_url.rstrip("/") + "/settings", timeout=10)
+        status = httpx.get(f"{base_url}/settings", timeout=10).status_code
+        if status != 404 or base_url.endswith(AUTH_ROOT):
+            return None
+        deeper = httpx.get(f"{base_url}{AUTH_ROOT}/settings", timeout=10).status_code
     except httpx.HTTPError as error:
-        return f"{type(error).__name__}: {error}"
+        return f"is unreachable: {type(error).__name__}: {error}"
+    if deeper == 200:
+        return f"answers 404 at /settings but {base_url}{AUTH_ROOT}/settings answers: use {base_url}{AUTH_ROOT}"
     return None
 
 
 def check(args: argparse.Namespace) -> int:
+    check_selection(args.ids, args.capabilities)
     try:
         target = Target.given(args.target, args.base_url)
     except TargetError as error:
@@ -130,9 +159,10 @@ def check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if target is not None and unreachable(target):
         return EXIT_USAGE
+    previous = modified(args.results)
     with plugin_autoload_off():
         code = run_suite(args, target)
-    if args.results.exists():
+    if modified(args.results) != previous:
         write_report(args.results, args.html or args.results.with_name("report.html"))
     if code == pytest.ExitCode.OK:
         return EXIT_OK
@@ -141,6 +171,29 @@ def check(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("guestpass: no scenario matched the selection", file=sys.stderr)
     return EXIT_USAGE
+
+
+class CommandError(Exception):
+    """A usage error: the command prints it as one line and exits 2."""
+
+
+def check_selection(ids: Sequence[str], capabilities: Sequence[str]) -> None:
+    from guestpass.conformance.capabilities import CAPABILITIES
+    from guestpass.scenarios import scenario_ids
+
+    for given, known, kind in ((ids, scenario_ids(), "scenario ID"), (capabilities, CAPABILITIES, "capability")):
+        for name in given:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+                hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+                raise CommandError(f"unknown {kind} {name}{hint}")
+
+
+def modified(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 @contextmanager
@@ -185,11 +238,31 @@ def write_report(results: Path, html: Path) -> None:
     print(f"guestpass: results in {results}, report in {html}")
 
 
+def read_results(path: Path) -> dict[str, Any]:
+    """A results file of `guestpass check`, refused with one line when it is not one."""
+    import jsonschema
+
+    from guestpass.reports import results_schema
+
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise CommandError(f"{path} is not JSON: {error}") from None
+    problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(results_schema()).iter_errors(document))
+    if problem is not None:
+        where = "/".join(str(part) for part in problem.absolute_path) or "top level"
+        raise CommandError(f"{path} is not a guestpass results file ({where}: {problem.message})")
+    return document
+
+
 def report(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="guestpass report", description="Render a results file as an HTML report.")
     parser.add_argument("results", type=Path)
     parser.add_argument("--html", type=Path, help="default: the results file with .html")
     args = parser.parse_args(argv)
+    read_results(args.results)
     write_report(args.results, args.html or args.results.with_suffix(".html"))
     return EXIT_OK
 
@@ -209,7 +282,7 @@ def compare(argv: Sequence[str]) -> int:
         "--label", action="append", default=[], help="name of each implementation, in order (default: its target name)"
     )
     args = parser.parse_args(argv)
-    documents = [json.loads(path.read_text()) for path in args.results]
+    documents = [read_results(path) for path in args.results]
     for document, label in zip(documents, args.label, strict=False):
         document["target"]["name"] = label
     if args.html:
@@ -274,7 +347,9 @@ def migrate(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="guestpass migrate", description="Apply the database migrations.")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    asyncio.run(upgrade(args.database_url or config_from_env().database_url))
+    url = args.database_url or config_from_env().database_url
+    with_database_errors(url, lambda: asyncio.run(upgrade(url)))
+    print(f"guestpass: {url} is at the newest schema")
     return EXIT_OK
 
 
@@ -298,16 +373,44 @@ def reap(argv: Sequence[str]) -> int:
     except ValueError as error:
         parser.error(str(error))
 
+    url = args.database_url or config_from_env().database_url
+    require_existing_database(url)
+
     async def run() -> int:
-        db = Database(args.database_url or config_from_env().database_url)
+        db = Database(url)
         try:
             return await reap_users(db, cutoff, batch_size=args.batch_size)
         finally:
             await db.dispose()
 
-    removed = asyncio.run(run())
+    removed = with_database_errors(url, lambda: asyncio.run(run()))
     print(f"reaped {removed} anonymous users idle since {cutoff.isoformat()}")
     return EXIT_OK
+
+
+def require_existing_database(url: str) -> None:
+    """A command that works on existing data refuses a SQLite file that is not there instead of creating it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        raise CommandError(f"no database at {parsed.database} (give --database-url, or create one: guestpass migrate)")
+
+
+def with_database_errors(url: str, work: Callable[[], T]) -> T:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        return work()
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        if "no such table" in reason or "does not exist" in reason:
+            raise CommandError(f"{shown} has no guestpass tables ({reason}): run guestpass migrate first") from None
+        raise CommandError(f"database {shown}: {reason}") from None
+    except OSError as error:
+        raise CommandError(f"cannot reach the database {shown}: {error}") from None
 
 
 def model(argv: Sequence[str]) -> int:
@@ -407,6 +510,17 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return dispatch(argv)
+    except CommandError as error:
+        print(f"guestpass: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (`guestpass spec | head`): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def dispatch(argv: list[str]) -> int:
     if argv[:1] and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(

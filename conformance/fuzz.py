@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
         description="Fuzz a server's auth API from its OpenAPI document (default: the embedded reference server). "
         "Checks: no 5xx, documented status codes and content types, responses that match the schema, invalid "
         "input refused, and no operation that needs credentials answering without them. "
-        "Exit 0: no failure; 1: failures; 2: usage error or target unreachable.",
+        "Exit 0: no failure; 1: failures; 2: usage error, target unreachable, or the fuzzer itself failed.",
     )
     fuzz.add_argument("--base-url", help="auth root of the server under test, e.g. http://127.0.0.1:9999/auth/v1")
     fuzz.add_argument("--target", type=Path, help="target file (TOML): keys and rate-limit header help the fuzzer")
@@ -80,7 +80,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
 
 
 def fuzz(argv: Sequence[str]) -> int:
-    from guestpass.conformance.fuzz_plugin import FuzzRun, FuzzSettings
+    from guestpass.conformance.fuzz_plugin import NOTHING_GENERATED, FuzzRun, FuzzSettings
 
     args = parser().parse_args(argv)
     if args.max_examples < 1:
@@ -102,6 +102,9 @@ def fuzz(argv: Sequence[str]) -> int:
                 run.close()
     except TargetError as error:
         print(f"guestpass: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if not run.examples:
+        print(f"guestpass: {NOTHING_GENERATED}", file=sys.stderr)
         return EXIT_USAGE
     if code == pytest.ExitCode.OK:
         return EXIT_OK

@@ -20,6 +20,10 @@ from guestpass.conformance.fuzz_sessions import Sessions
 from guestpass.conformance.target import Target
 from guestpass.reference.openapi import openapi_document
 
+NOTHING_GENERATED = (
+    "the fuzzer generated no request at all: it failed inside the fuzzing tool (see the errors above), "
+    "before the server was asked anything; this says nothing about the server"
+)
 CHECKS = [
     "not_a_server_error",
     "status_code_conformance",
@@ -171,6 +175,9 @@ class FuzzRun:
             f"(seed {self.settings.seed}, max {self.settings.max_examples} per operation); "
             f"{self.sessions.created} sessions created"
         )
+        if not self.examples:
+            terminalreporter.write_line(NOTHING_GENERATED, red=True)
+            return
         refused = [label for label in self.operations if not self.successes[label]]
         if refused:
             terminalreporter.write_line(f"never answered with success: {', '.join(refused)}")

@@ -5,7 +5,6 @@ Everything here acts only on guestpass scenarios, so installing guestpass change
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,15 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from guestpass.conformance.capabilities import CAPABILITIES, LEVELS
 from guestpass.conformance.expectations import Expectation, ExpectationsError, load_expectations
-from guestpass.conformance.results import OUTCOMES, ResultsRecorder, outcome_of, scenario_record
+from guestpass.conformance.results import OUTCOMES, UNEXPECTED, ResultsRecorder, outcome_of, scenario_record
 from guestpass.conformance.scenario_info import ScenarioInfo
 from guestpass.conformance.transcript import Transcript
-from guestpass.scenarios import FEATURES_DIR, feature_files
+from guestpass.scenarios import FEATURES_DIR, scenario_ids
 
 INFO = pytest.StashKey[ScenarioInfo]()
 RECORDER = pytest.StashKey[ResultsRecorder]()
 EXPECTATIONS = pytest.StashKey[dict[str, Expectation]]()
 TRANSCRIPT = pytest.StashKey[Transcript]()
-ID_TAG_IN_TEXT = re.compile(r"@([A-Z][A-Z0-9]*-[0-9]{3})\b")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--guestpass-strict", action="store_true", help="SHOULD-level failures fail the run instead of warning"
     )
+    group.addoption("--guestpass-replay", help="the command that reruns a scenario, less its --id")
 
 
 def scenario_info(item: pytest.Item) -> ScenarioInfo | None:
@@ -88,8 +87,7 @@ def scenario_tags() -> dict[str, str]:
     """Markers for every tag the scenarios use, so `-m must` or `-m anonymous` select them."""
     tags = {level: f"scenarios at level {level.upper()}" for level in LEVELS}
     tags.update({name: f"capability: {meaning}" for name, meaning in CAPABILITIES.items()})
-    for feature in feature_files():
-        tags.update({tag: "scenario ID" for tag in ID_TAG_IN_TEXT.findall(feature.read_text())})
+    tags.update(dict.fromkeys(scenario_ids(), "scenario ID"))
     return tags
 
 
@@ -185,6 +183,20 @@ def judged(
     return outcome, message
 
 
+# pytest's own words for the outcomes, replaced by guestpass's so that its footer agrees with the summary.
+TEST_STATUS = {
+    "not_applicable": ("not applicable", "n", "NOT APPLICABLE"),
+    "expected_failure": ("expected failure", "x", "EXPECTED FAILURE"),
+    "warning": ("warning", "w", "WARNING"),
+    "unexpected_pass": ("unexpected pass", "U", "UNEXPECTED PASS"),
+}
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    record = getattr(report, "guestpass", None)
+    return TEST_STATUS.get(record["outcome"][0]) if record else None
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.getoption("guestpass_target") or config.getoption("guestpass_base_url")
     return [f"guestpass target: {target or 'embedded reference server'}"]
@@ -207,12 +219,25 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write = terminalreporter.write_line
     terminalreporter.section("guestpass summary by capability")
     shown = [kind for kind in OUTCOMES if document["summary"][kind]]
-    write(f"{'capability':<30}" + "".join(f"{kind:>18}" for kind in shown))
+    write(f"{'capability':<30}" + "".join(f"{kind.replace('_', ' '):>18}" for kind in shown))
     for capability in CAPABILITIES:
         entries = [entry for entry in document["scenarios"] if entry["capability"] == capability]
         if entries:
             counts = [sum(entry["outcome"] == kind for entry in entries) for kind in shown]
             write(f"{capability:<30}" + "".join(f"{count:>18}" for count in counts))
+    failures = [entry for entry in document["scenarios"] if entry["outcome"] in UNEXPECTED]
+    for entry in failures:
+        write("")
+        write(
+            f"{entry['outcome'].replace('_', ' ').upper()} {entry['id']} ({entry['level'].upper()}, "
+            f"{entry['capability']}): {entry['title']}",
+            red=True,
+        )
+        write(f"  requirement: {entry['requirement']}")
+        write(f"  {entry['message'] or 'no message'}")
+        write(f"  replay: {replay_command(config)} --id {entry['id']}")
+    if failures:
+        write("")
     for scenario_id in document["expectations"]["stale"]:
         write(f"stale expected-failures entry: {scenario_id} names no scenario of the suite", red=True)
     write(
@@ -220,3 +245,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         red=bool(document["unexpected"]),
         green=not document["unexpected"],
     )
+
+
+def replay_command(config: pytest.Config) -> str:
+    given = config.getoption("guestpass_replay", None)
+    if given:
+        return given
+    target, base_url = config.getoption("guestpass_target"), config.getoption("guestpass_base_url")
+    options = (("--target", target), ("--base-url", base_url))
+    return " ".join(["guestpass check", *(f"{option} {value}" for option, value in options if value)])

@@ -53,9 +53,17 @@ def outcome_of(report: pytest.TestReport) -> tuple[str, str]:
         reason = _skip_reason(report)
         return ("not_applicable" if reason.startswith(NOT_APPLICABLE) else "skipped"), reason
     if report.failed:
-        message = report.longreprtext.strip().splitlines()
-        return ("failed" if report.when == "call" else "error"), (message[-1] if message else "")
+        return ("failed" if report.when == "call" else "error"), failure_message(report)
     return "passed", ""
+
+
+def failure_message(report: pytest.TestReport) -> str:
+    """The exception's own first line (an assertion's message), else the report's last line."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and crash.message.strip():
+        return crash.message.strip().splitlines()[0].removeprefix("AssertionError: ")
+    lines = report.longreprtext.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def target_summary(target: Target) -> dict[str, Any]:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from guestpass.conformance.capabilities import CAPABILITIES
+import jsonschema
+
+TARGET_SCHEMA_PATH = Path(__file__).with_name("target.schema.json")
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
 PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user", "user_verification")
@@ -87,10 +92,8 @@ class Target:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, base_url: str | None = None) -> Target:
+        validate(data)
         capabilities = frozenset(data.get("capabilities", DEFAULT_CAPABILITIES))
-        unknown = capabilities - CAPABILITIES.keys()
-        if unknown:
-            raise TargetError(f"unknown capabilities in target: {', '.join(sorted(unknown))}")
         url = base_url or data.get("base_url")
         if not url:
             raise TargetError("the target names no base_url (give one with --base-url)")
@@ -142,4 +145,42 @@ class Target:
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise TargetError(f"cannot read target file {path}: {error}") from None
-        return cls.from_dict(data, base_url=base_url)
+        try:
+            return cls.from_dict(data, base_url=base_url)
+        except TargetError as error:
+            raise TargetError(f"target file {path}: {error}") from None
+
+
+@cache
+def target_schema() -> dict[str, Any]:
+    """The published JSON Schema of the target file (shipped as conformance/target.schema.json)."""
+    return json.loads(TARGET_SCHEMA_PATH.read_text())
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Refuses a target that does not follow the schema, naming the first wrong key and, for an unknown
+    one, the closest valid key."""
+    validator = jsonschema.Draft202012Validator(target_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda error: [str(part) for part in error.absolute_path])
+    if errors:
+        raise TargetError("; ".join(schema_complaint(error) for error in errors))
+
+
+def schema_complaint(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "additionalProperties":
+        known = list(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))
+        return "; ".join(unknown_key(where, key, known) for key in unknown)
+    if error.validator == "enum":
+        close = difflib.get_close_matches(str(error.instance), [str(value) for value in error.validator_value], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{where}: {error.instance!r} is not one of the known values{hint}"
+    return f"{where or 'the file'}: {error.message}"
+
+
+def unknown_key(where: str, key: str, known: list[str]) -> str:
+    name = f"{where}.{key}" if where else key
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {f'{where}.' if where else ''}{close[0]}?)" if close else f" (known: {', '.join(known)})"
+    return f"unknown key {name}{hint}"

@@ -47,6 +47,14 @@ def anonymous_token(stored: dict[str, Any], server: str) -> str | None:
 
 def login(server: str, credentials: Path, *, out: Any = sys.stdout) -> int:
     server = server.rstrip("/")
+    try:
+        return hand_off(server, credentials, out)
+    except httpx.HTTPError as error:
+        print(f"guestpass login: cannot reach {server}: {error}", file=sys.stderr)
+        return 2
+
+
+def hand_off(server: str, credentials: Path, out: Any) -> int:
     token = anonymous_token(load(credentials), server)
     with httpx.Client(base_url=server, headers=HEADERS, timeout=30) as http:
         created = http.post("/cli", json={"anon_refresh_token": token} if token else {})

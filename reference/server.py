@@ -14,6 +14,7 @@ from typing import Any
 
 import tomli_w
 import uvicorn
+from sqlalchemy.engine import make_url
 from starlette.types import ASGIApp
 
 from guestpass.reference import tokens
@@ -194,8 +195,18 @@ def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
         app = wrap_app(app)
     if args.write_target:
         write_target(args.write_target, target_description(config, base_url))
+    print(ready_line(args, config, base_url), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
     server.run(sockets=[sock])
+
+
+def ready_line(args: argparse.Namespace, config: Config, base_url: str) -> str:
+    database = make_url(config.database_url).render_as_string(hide_password=True)
+    target = f"target file {args.write_target}" if args.write_target else "no target file (--write-target FILE)"
+    return (
+        f"guestpass reference server listening on {base_url} (data API {base_url.removesuffix(AUTH_PREFIX)}"
+        f"{DATA_PREFIX}); database {database}; profile {args.profile}; {target}; Ctrl-C stops"
+    )
 
 
 def main(argv: Sequence[str] | None = None, wrap_app: AppWrapper | None = None) -> None:

@@ -3,6 +3,7 @@ with a fixed seed, against a server given by a target file, and against a defect
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -59,6 +60,21 @@ def test_fuzz_refuses_an_unreachable_target() -> None:
     completed = fuzz("--base-url", f"http://127.0.0.1:{free_port()}/auth/v1")
     assert completed.returncode == 2
     assert "unreachable" in completed.stderr
+
+
+def test_a_fuzzer_that_generated_nothing_blames_itself_not_the_server(tmp_path: Path) -> None:
+    (tmp_path / "broken_fuzzer.py").write_text(
+        "import pytest\n\n"
+        "@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_runtest_call(item):\n"
+        "    raise AttributeError(\"'Function' object has no attribute '_nodeid'\")\n"
+    )
+    command = [sys.executable, "-m", "guestpass.conformance.cli", "fuzz", "--", "-p", "broken_fuzzer"]
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_TIMEOUT, env=environment)
+    assert completed.returncode == 2, completed.stdout[-3000:]
+    assert "failed inside the fuzzing tool" in completed.stderr
+    assert "says nothing about the server" in completed.stdout
 
 
 def test_without_a_served_document_the_shipped_one_is_cut_to_the_claimed_capabilities() -> None:

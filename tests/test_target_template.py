@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from guestpass.conformance.capabilities import CAPABILITIES
-from guestpass.conformance.target import DEFAULT_CAPABILITIES, Target
+from guestpass.conformance.target import DEFAULT_CAPABILITIES, Target, target_schema
 from guestpass.conformance.target_template import PLACEHOLDER_BASE_URL, target_template
 
 SECTIONS = {
@@ -82,3 +82,11 @@ def test_a_given_base_url_is_used() -> None:
 @pytest.mark.parametrize("name", ["staging", 'a "quoted" name', "back\\slash", "tab\tand\x7fdel", "café"])
 def test_a_given_name_survives_any_characters(name: str) -> None:
     assert Target.from_dict(tomllib.loads(target_template(name=name))).name == name
+
+
+def test_the_published_schema_names_every_capability_and_every_key_of_the_template() -> None:
+    schema = target_schema()
+    assert schema["properties"]["capabilities"]["items"]["enum"] == list(CAPABILITIES)
+    assert set(TOP_LEVEL_KEYS) | set(SECTIONS) == schema["properties"].keys()
+    for section, keys in SECTIONS.items():
+        assert set(keys) <= schema["properties"][section]["properties"].keys()

@@ -51,15 +51,29 @@ RATE_LIMIT_HINT = (
 )
 
 
-def unexpected_status(expected: int, response: httpx.Response) -> str:
+def unexpected_status(expected: int, response: httpx.Response, *codes: str) -> str:
     hint = RATE_LIMIT_HINT if response.status_code == 429 else ""
-    return f"expected status {expected}, got {response.status_code}{hint}"
+    actual = safe_error_code(response)
+    if codes:
+        return (
+            f"expected status {expected}, got {response.status_code}; "
+            f"expected error code {' or '.join(codes)}, got {actual!r}{hint}"
+        )
+    code = f"error code {actual!r}" if actual else "no error code"
+    return f"expected status {expected}, got {response.status_code} ({code}){hint}"
+
+
+def safe_error_code(response: httpx.Response) -> str | None:
+    try:
+        return error_code(response)
+    except AssertionError:
+        return None
 
 
 def assert_refused(response: httpx.Response, status: int, *codes: str) -> None:
-    assert response.status_code == status, unexpected_status(status, response)
+    assert response.status_code == status, unexpected_status(status, response, *codes)
     actual = error_code(response)
-    assert actual in codes, f"expected error code {' or '.join(codes)}, got {actual!r}"
+    assert actual in codes, f"status {status} as expected; expected error code {' or '.join(codes)}, got {actual!r}"
 
 
 @when(phrase('a client requests "{request}"'))

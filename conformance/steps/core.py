@@ -41,7 +41,21 @@ def register(world: World, actor: Actor) -> None:
         response = world.client.request("POST", "/signup", json=body)
     assert response.status_code == 200, f"setup: registering {actor.name}: {unexpected_status(200, response)}"
     body = json_body(response)
-    actor.user_id = body["id"] if world.target.service_role_key else body["user"]["id"]
+    if world.target.service_role_key:
+        actor.user_id = body["id"]
+    else:
+        actor.user_id = end_signup_session(world, body)
+
+
+def end_signup_session(world: World, body: dict[str, Any]) -> str:
+    """A user registered through /signup starts with no session of its own, as one made by the admin API."""
+    if "access_token" not in body:
+        pytest.skip(
+            "not applicable: the target file gives no service_role key and the server does not confirm "
+            "addresses at signup, so the suite cannot register a confirmed user"
+        )
+    world.client.request("POST", "/logout?scope=local", token=body["access_token"])
+    return body["user"]["id"]
 
 
 def password_grant(world: World, email: str, password: str, **extra: Any) -> httpx.Response:
