@@ -51,7 +51,10 @@ def postgres_database_url() -> Iterator[str]:
     if not postgres_available():
         if os.environ.get("GUESTPASS_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is required but unreachable at {POSTGRES_ADMIN_URL}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}")
+        pytest.skip(
+            f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: `bash .ci/postgres` (as root, Debian) installs and "
+            "starts one, or set GUESTPASS_TEST_POSTGRES_URL"
+        )
     name = f"guestpass_{uuid.uuid4().hex[:12]}"
     asyncio.run(_execute(f'CREATE DATABASE "{name}"'))
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
@@ -67,7 +70,7 @@ def browser() -> Iterator[Any]:
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("GUESTPASS_REQUIRE_BROWSER"):
             pytest.fail("Chromium and chromedriver are required (Debian packages chromium, chromium-driver)")
-        pytest.skip("Chromium or chromedriver is not installed")
+        pytest.skip("Chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver)")
     webdriver = pytest.importorskip("selenium.webdriver")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
