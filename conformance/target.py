@@ -71,7 +71,7 @@ class OAuth:
 @dataclass(frozen=True)
 class Target:
     base_url: str
-    name: str = "unnamed target"
+    name: str = ""  # empty: reports name the target by its base URL
     data_base_url: str | None = None
     capabilities: frozenset[str] = frozenset(DEFAULT_CAPABILITIES)
     anon_key: str | None = None
@@ -134,7 +134,7 @@ class Target:
         if path:
             target = cls.load(path, base_url=base_url)
         elif base_url:
-            target = cls(base_url=base_url.rstrip("/"))
+            target = cls(base_url=base_url.rstrip("/"), name=base_url.rstrip("/"))
         else:
             return None
         return dataclasses.replace(target, instances=target.instances + instances)

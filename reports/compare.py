@@ -10,16 +10,32 @@ from typing import Any
 from guestpass.conformance.capabilities import CAPABILITIES
 from guestpass.reports.html import (
     LABELS,
+    NOT_RUN,
     badge,
     capability_order,
     format_date,
     level_badge,
     page,
     tally,
+    target_name,
     unexpected_count,
 )
 
 MISSING = "—"
+# what an implementation did, whatever its expected-failures file or --strict made of it
+RESULTS = {
+    "passed": "passed",
+    "unexpected_pass": "passed",
+    "failed": "failed",
+    "expected_failure": "failed",
+    "warning": "failed",
+    "error": "error",
+}
+DIFFERENCES_RULE = (
+    "A scenario differs when at least two implementations ran it and one passed where another failed or errored."
+    " Not applicable, skipped and missing scenarios are not compared; an expected failure or a warning counts as"
+    " failed, an unexpected pass as passed."
+)
 
 
 @dataclass(frozen=True)
@@ -34,14 +50,23 @@ class Row:
     outcomes: tuple[str | None, ...]
 
     @property
+    def ran(self) -> list[str]:
+        """The outcomes of the implementations that ran the scenario."""
+        return [outcome for outcome in self.outcomes if outcome is not None and outcome not in NOT_RUN]
+
+    @property
+    def comparable(self) -> bool:
+        return len(self.ran) > 1
+
+    @property
     def differs(self) -> bool:
-        """Whether the implementations that ran the scenario disagree on its outcome."""
-        return len({outcome for outcome in self.outcomes if outcome is not None}) > 1
+        """Whether the implementations that ran the scenario disagree on its result."""
+        return len({RESULTS.get(outcome, outcome) for outcome in self.ran}) > 1
 
 
 def implementation_names(documents: list[dict[str, Any]]) -> list[str]:
-    """Each document's target name, numbered where several share one."""
-    names = [document.get("target", {}).get("name") or "unnamed" for document in documents]
+    """Each document's target name (else its base URL), numbered where several share one."""
+    names = [target_name(document.get("target", {})) for document in documents]
     totals, seen = Counter(names), Counter[str]()
     numbered = []
     for name in names:
@@ -109,7 +134,8 @@ h1 { margin-bottom: 12px; }
 .score.none { color: var(--muted); }
 .grid .sid { font-weight: 700; white-space: nowrap; }
 tr.differs > th, tr.differs > td:first-child { box-shadow: inset 4px 0 0 var(--warning); }
-body.only-differences tr.same { display: none; }
+body.only-differences tr.same:not(:target) { display: none; }
+tr:target > td { background: var(--code); }
 .toolbar { margin: 0 0 8px; }
 .missing-cell { color: var(--muted); }
 """
@@ -165,8 +191,10 @@ def capabilities_table(names: list[str], rows: list[Row]) -> str:
 
 def outcome_cell(row: Row, index: int, outcome: str | None) -> str:
     content = badge(outcome) if outcome else f'<span class="missing-cell" title="not in this run">{MISSING}</span>'
+    counted = outcome is not None and outcome not in NOT_RUN
+    hint = "" if counted else ' title="not run: not compared"'
     return (
-        f'<td class="outcome" data-scenario="{escape(row.id)}" data-impl="{index}"'
+        f'<td class="outcome{"" if counted else " not-run"}"{hint} data-scenario="{escape(row.id)}" data-impl="{index}"'
         f' data-outcome="{escape(outcome or "missing")}">{content}</td>'
     )
 
@@ -174,7 +202,7 @@ def outcome_cell(row: Row, index: int, outcome: str | None) -> str:
 def scenario_row_html(row: Row) -> str:
     cells = "".join(outcome_cell(row, i, outcome) for i, outcome in enumerate(row.outcomes))
     return (
-        f'<tr class="{"differs" if row.differs else "same"}" id="row-{escape(row.id)}">'
+        f'<tr class="{"differs" if row.differs else "same"}" id="{escape(row.id)}">'
         f'<td class="sid mono">{escape(row.id)}</td><td>{level_badge(row.level)}</td>'
         f'<td title="{escape(row.requirement)}">{escape(row.title)}'
         f'<div class="small muted">{escape(row.capability)}</div></td>{cells}</tr>'
@@ -183,11 +211,12 @@ def scenario_row_html(row: Row) -> str:
 
 def scenarios_table(names: list[str], rows: list[Row]) -> str:
     heads = "".join(f'<th class="impl-head">{escape(name)}</th>' for name in names)
-    differing = sum(row.differs for row in rows)
+    differing, comparable = sum(row.differs for row in rows), sum(row.comparable for row in rows)
     body = "\n".join(scenario_row_html(row) for row in rows)
     return (
         f'<section id="scenarios"><h2>Scenarios <span class="muted small"><span id="count-differing">{differing}'
-        f"</span> of {len(rows)} differ</span></h2>\n"
+        f'</span> of <span id="count-comparable">{comparable}</span> compared differ ({len(rows)} in all)</span></h2>\n'
+        f'<p class="muted small" id="differences-rule">{escape(DIFFERENCES_RULE)}</p>\n'
         '<p class="toolbar"><label><input type="checkbox" id="only-differences"> only scenarios whose outcomes'
         " differ</label></p>\n"
         f'<div class="card"><table class="grid"><tr><th>scenario</th><th>level</th><th>title</th>{heads}</tr>\n'
@@ -268,9 +297,10 @@ def compare_markdown(documents: list[dict[str, Any]]) -> str:
         [[row.id, row.level.upper(), row.title, *(markdown_outcome(o) for o in row.outcomes)] for row in rows],
         ["left"] * 3 + ["center"] * len(names),
     )
-    differing = sum(row.differs for row in rows)
+    differing, comparable = sum(row.differs for row in rows), sum(row.comparable for row in rows)
     return (
         f"## guestpass comparison\n\n{implementations_markdown(names, documents)}\n\n"
         f"### Capabilities (passed/applicable)\n\n{capability_table}\n\n"
-        f"### Scenarios ({differing} of {len(rows)} differ)\n\n{scenario_table}\n"
+        f"### Scenarios ({differing} of {comparable} compared differ, {len(rows)} in all)\n\n"
+        f"{DIFFERENCES_RULE}\n\n{scenario_table}\n"
     )

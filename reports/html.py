@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections import Counter
@@ -37,6 +38,8 @@ LABELS = {
 FAILURE_LIKE = frozenset({"failed", "error", "expected_failure", "warning"})
 UNEXPECTED = frozenset({"failed", "error", "unexpected_pass"})
 NOT_RUN = frozenset({"not_applicable", "skipped"})
+# outcomes listed first, in the Failures section, most serious first
+FAILURES = ("failed", "error", "unexpected_pass", "warning", "expected_failure")
 PASSING = frozenset({"passed", "unexpected_pass"})
 # headers curl computes itself, or that would change what it prints
 CURL_SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection"})
@@ -44,6 +47,10 @@ CURL_SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "
 STATUS_MESSAGE = re.compile(r"expected status (?P<expected>\d{3}), got (?P<actual>\d{3})")
 CODE_MESSAGE = re.compile(r"expected error code (?P<expected>.+?), got (?P<actual>None|'[^']*'|\"[^\"]*\"|\S+)")
 PYTEST_PREFIX = re.compile(r"^E\s+")
+UNKNOWN = "—"
+NO_CODE = "(none)"
+# what a target without a name of its own is called in the results file
+PLACEHOLDER_NAMES = frozenset({"", "unnamed target"})
 
 BASE_STYLE = """
 :root {
@@ -169,6 +176,18 @@ def tally(scenarios: Iterable[dict[str, Any]]) -> tuple[int, int]:
     return sum(o in PASSING for o in outcomes), sum(o not in NOT_RUN for o in outcomes)
 
 
+def target_name(target: dict[str, Any]) -> str:
+    """The target's name, or its base URL when it was given none."""
+    name = str(target.get("name") or "").strip()
+    if name.lower() not in PLACEHOLDER_NAMES:
+        return name
+    return target.get("base_url") or name or "unknown target"
+
+
+def is_failure(scenario: dict[str, Any]) -> bool:
+    return scenario.get("outcome") in FAILURES
+
+
 def safe_url(url: str) -> str | None:
     return url if url.lower().startswith(("https://", "http://")) else None
 
@@ -180,15 +199,52 @@ def clean_message(message: str) -> str:
     return PYTEST_PREFIX.sub("", message.strip())
 
 
-def expected_and_actual(message: str) -> list[tuple[str, str, str]]:
-    """(what, expected, actual) rows read from a failure message such as `expected status 403, got 200`."""
-    rows = []
-    if status := STATUS_MESSAGE.search(message):
-        rows.append(("status", status["expected"], status["actual"]))
-    if code := CODE_MESSAGE.search(message):
-        actual = code["actual"]
-        rows.append(("error code", code["expected"], "(none)" if actual == "None" else actual.strip("'\"")))
-    return rows
+def response_code(response: dict[str, Any]) -> str:
+    """The error code of a recorded response, in either wire format (`code` or `error_code`)."""
+    try:
+        body = json.loads(response.get("body") or "null")
+    except ValueError:
+        return NO_CODE
+    if not isinstance(body, dict):
+        return NO_CODE
+    code = body["code"] if isinstance(body.get("code"), str) else body.get("error_code")
+    return str(code) if code else NO_CODE
+
+
+def failing_response(transcript: Iterable[dict[str, Any]], status: str | None) -> dict[str, Any] | None:
+    """The response a failure is about: the last one, or the last with the status the message names."""
+    responses = [exchange.get("response", {}) for exchange in transcript]
+    if status is not None:
+        responses = [response for response in responses if str(response.get("status")) == status]
+    return responses[-1] if responses else None
+
+
+def expected_and_actual(message: str, transcript: Iterable[dict[str, Any]] = ()) -> list[tuple[str, str, str]]:
+    """(what, expected, actual) for the status and the error code, read from a failure message such as
+    `expected status 403, got 200` and completed from the transcript's response; none if the message states
+    no expected status or code."""
+    status, code = STATUS_MESSAGE.search(message), CODE_MESSAGE.search(message)
+    if not (status or code):
+        return []
+    response = failing_response(transcript, status["actual"] if status else None)
+    actual_status, actual_code = UNKNOWN, UNKNOWN
+    if response:
+        actual_status, actual_code = str(response.get("status", UNKNOWN)), response_code(response)
+    if status:
+        actual_status = status["actual"]
+    if code:
+        actual_code = NO_CODE if code["actual"] == "None" else code["actual"].strip("'\"")
+    # the suite checks the error code only once the status matched
+    expected_status = status["expected"] if status else actual_status
+    expected = expected_code(code, expected_status)
+    return [("status", expected_status, actual_status), ("error code", expected, actual_code)]
+
+
+def expected_code(code: re.Match[str] | None, expected_status: str) -> str:
+    if code:
+        return code["expected"]
+    success = expected_status.isdigit() and int(expected_status) < 400
+    return NO_CODE if success else UNKNOWN
 
 
 def curl_command(request: dict[str, Any]) -> str:
@@ -258,13 +314,19 @@ def transcript_html(transcript: list[dict[str, Any]]) -> str:
     return f'<div class="transcript"><h4>Transcript ({last} exchange{"s" if last != 1 else ""})</h4>\n{exchanges}</div>'
 
 
-def comparison_html(message: str) -> str:
-    rows = expected_and_actual(message)
+def versus_cell(kind: str, value: str) -> str:
+    if value == UNKNOWN:
+        return f'<td class="{kind} unknown muted" title="not stated in the failure or the transcript">{UNKNOWN}</td>'
+    return f'<td class="{kind} mono">{escape(value)}</td>'
+
+
+def comparison_html(message: str, transcript: list[dict[str, Any]]) -> str:
+    rows = expected_and_actual(message, transcript)
     if not rows:
         return ""
     body = "".join(
-        f'<tr><th scope="row">{what}</th><td class="expected mono">{escape(expected)}</td>'
-        f'<td class="actual mono">{escape(actual)}</td></tr>'
+        f'<tr class="{what.replace(" ", "-")}"><th scope="row">{what}</th>'
+        f"{versus_cell('expected', expected)}{versus_cell('actual', actual)}</tr>"
         for what, expected, actual in rows
     )
     return f'<table class="versus"><tr><th></th><th>expected</th><th>actual</th></tr>{body}</table>'
@@ -298,7 +360,7 @@ def details_html(scenario: dict[str, Any]) -> str:
         transcript = scenario.get("transcript", [])
         parts += [
             f'<pre class="message">{escape(message)}</pre>' if message else "",
-            comparison_html(message),
+            comparison_html(message, transcript),
             curl_html(transcript),
             transcript_html(transcript),
         ]
@@ -325,13 +387,38 @@ def scenario_html(scenario: dict[str, Any]) -> str:
     )
 
 
+def moved_html(scenario: dict[str, Any]) -> str:
+    """Where a failing scenario would be: a link to its section under Failures."""
+    sid, outcome = escape(scenario.get("id", "")), escape(scenario.get("outcome", ""))
+    return (
+        f'<p class="moved o-{outcome}">{badge(outcome)} <a class="mono" href="#{sid}">{sid}</a>'
+        f' {escape(scenario.get("title", ""))} <span class="muted small">— under Failures, above</span></p>'
+    )
+
+
 def capability_section(capability: str, scenarios: list[dict[str, Any]]) -> str:
     passed, applicable = tally(scenarios)
-    articles = "\n".join(scenario_html(scenario) for scenario in scenarios)
+    articles = "\n".join(moved_html(s) if is_failure(s) else scenario_html(s) for s in scenarios)
     return (
         f'<section class="capability" id="cap-{escape(capability)}">\n'
         f'<h2>{escape(capability)} <span class="muted small">{passed}/{applicable} passed</span></h2>\n'
         f'<p class="muted">{escape(CAPABILITIES.get(capability, ""))}</p>\n{articles}\n</section>'
+    )
+
+
+def failures_html(scenarios: Iterable[dict[str, Any]]) -> str:
+    """Every scenario that did not pass, most serious first, ahead of the capabilities."""
+    failing = sorted(filter(is_failure, scenarios), key=lambda s: (FAILURES.index(s["outcome"]), s.get("id", "")))
+    if not failing:
+        return ""
+    unexpected = sum(s["outcome"] in UNEXPECTED for s in failing)
+    articles = "\n".join(scenario_html(scenario) for scenario in failing)
+    return (
+        f'<section class="failures" id="failures">\n<h2>Failures <span class="muted small">{len(failing)}'
+        f" scenario{'s' if len(failing) != 1 else ''}, {unexpected} unexpected</span></h2>\n"
+        '<p class="muted small">Failed, errors, unexpected passes, warnings and expected failures, in that order;'
+        " every other scenario follows by capability.</p>\n"
+        f"{articles}\n</section>"
     )
 
 
@@ -409,7 +496,7 @@ def header_html(document: dict[str, Any]) -> str:
     items = "".join(f"<div><dt>{key}</dt><dd>{value}</dd></div>" for key, value in meta.items())
     return (
         '<header class="card" id="summary">\n<p class="muted small">guestpass conformance report</p>\n'
-        f'<h1 id="target-name">{escape(target.get("name", "unknown target"))}</h1>\n'
+        f'<h1 id="target-name">{escape(target_name(target))}</h1>\n'
         f'<dl class="meta">{items}</dl>\n<div class="verdict-line">{verdict}</div>\n'
         f"{counts_html(summary_counts(document))}\n"
         '<p class="muted small">Select a count to show only those scenarios.</p>\n'
@@ -437,6 +524,8 @@ REPORT_STYLE = """
 .scenario { background: var(--card); border: 1px solid var(--border); border-left: 5px solid var(--o);
             border-radius: 8px; padding: 10px 14px; margin: 8px 0; scroll-margin-top: 12px; }
 .scenario:target { box-shadow: 0 0 0 3px var(--accent); }
+.failures > h2 { border-bottom: 1px solid var(--border); padding-bottom: 4px; }
+.moved { margin: 6px 0; padding: 4px 14px; border-left: 5px solid var(--o); }
 .scenario header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px; }
 .scenario .sid { font-weight: 700; text-decoration: none; color: var(--fg); }
 .scenario .title { font-weight: 600; }
@@ -447,6 +536,7 @@ REPORT_STYLE = """
 .versus { width: auto; margin: 8px 0; }
 .versus .expected { color: var(--passed); font-weight: 600; }
 .versus .actual { color: var(--failed); font-weight: 600; }
+.versus .unknown { color: var(--muted); font-weight: 400; }
 .expectation { background: var(--code); border-radius: 6px; padding: 6px 10px; }
 h4 { margin: 12px 0 4px; font-size: 0.9rem; }
 .exchange { border: 1px solid var(--border); border-radius: 6px; margin: 6px 0; }
@@ -463,13 +553,21 @@ h4 { margin: 12px 0 4px; font-size: 0.9rem; }
 """
 
 
+# the scenario a link or the address names stays visible whatever the filter: `main` makes these rules win
+TARGET_STYLE = """
+body[data-show] main .scenario:target { display: block; }
+body[data-show] main :is(.capability, #failures):has(:target) { display: block; }
+"""
+
+
 def filter_style() -> str:
-    """With `body[data-show=X]`, only scenarios with outcome X and their capabilities stay visible."""
-    return "".join(
-        f'body[data-show="{o}"] .scenario:not(.o-{o}), '
-        f'body[data-show="{o}"] .capability:not(:has(.o-{o})) {{ display: none; }}\n'
+    """With `body[data-show=X]`, only scenarios with outcome X and their sections stay visible."""
+    hidden = "".join(
+        f'body[data-show="{o}"] :is(.scenario, .moved):not(.o-{o}), '
+        f'body[data-show="{o}"] :is(.capability, #failures):not(:has(.o-{o})) {{ display: none; }}\n'
         for o in OUTCOMES
     )
+    return hidden + TARGET_STYLE
 
 
 REPORT_SCRIPT = """
@@ -481,10 +579,12 @@ function setFilter(value) {
 buttons.forEach((b) => b.addEventListener("click", () => {
   setFilter(document.body.dataset.show === b.dataset.filter ? "" : b.dataset.filter);
 }));
-window.addEventListener("hashchange", () => {
-  const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+function reveal() {
+  const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
   if (target && target.offsetParent === null) { setFilter(""); target.scrollIntoView(); }
-});
+}
+window.addEventListener("hashchange", reveal);
+reveal();
 """
 
 
@@ -496,6 +596,10 @@ def render_report(document: dict[str, Any]) -> str:
         for capability in capability_order(document.get("scenarios", []))
         if capability in grouped
     )
-    body = f'{header_html(document)}\n{matrix_html(document, grouped)}\n<div id="scenarios">\n{sections}\n</div>'
-    title = f"guestpass: {document.get('target', {}).get('name', 'report')}"
+    failures = failures_html(document.get("scenarios", []))
+    body = (
+        f"{header_html(document)}\n{failures}\n{matrix_html(document, grouped)}\n"
+        f'<div id="scenarios">\n{sections}\n</div>'
+    )
+    title = f"guestpass: {target_name(document.get('target', {}))}"
     return page(title, body, style=REPORT_STYLE + filter_style(), script=REPORT_SCRIPT)

@@ -3,6 +3,7 @@ defective variant of it (logout answering 200 instead of 204), plus hand-made do
 
 from __future__ import annotations
 
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +13,13 @@ import pytest
 from support import run_check
 
 from guestpass.conformance.embedded import reference_servers
-from guestpass.reports.compare import compare_html, compare_markdown, implementation_names, scenario_rows
+from guestpass.reports.compare import (
+    DIFFERENCES_RULE,
+    compare_html,
+    compare_markdown,
+    implementation_names,
+    scenario_rows,
+)
 
 DEFECTS_DIR = Path(__file__).parent / "defects"
 DEFECT = "logout-200"
@@ -79,7 +86,9 @@ def test_markdown_shows_the_defective_implementation_failing(documents: list[dic
     assert rows["core"] == [f"{applicable}/{applicable}", f"{applicable - broken}/{applicable}"]
     for sid in failed_ids(defective):
         assert rows[sid][-2:] == ["passed", "**failed**"], sid
-    assert f"### Scenarios ({broken} of {len(core)} differ)" in markdown
+    ran = [{s["id"] for s in d["scenarios"] if s["outcome"] not in ("not_applicable", "skipped")} for d in documents]
+    both = len(ran[0] & ran[1])
+    assert f"### Scenarios ({broken} of {both} compared differ, {len(core)} in all)" in markdown
 
 
 def test_the_comparison_page_in_the_browser(browser: Any, documents: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -110,8 +119,8 @@ def test_the_comparison_page_in_the_browser(browser: Any, documents: list[dict[s
 
     untouched = next(s["id"] for s in reference["scenarios"] if s["id"] not in failed_ids(defective))
     browser.find_element(By.ID, "only-differences").click()
-    assert not browser.find_element(By.ID, f"row-{untouched}").is_displayed()
-    assert browser.find_element(By.ID, f"row-{BROKEN_BY_DEFECT}").is_displayed()
+    assert not browser.find_element(By.ID, untouched).is_displayed()
+    assert browser.find_element(By.ID, BROKEN_BY_DEFECT).is_displayed()
 
     shot = tmp_path / "compare.png"
     assert browser.save_screenshot(str(shot))
@@ -181,3 +190,70 @@ def test_markdown_columns_line_up() -> None:
     for table in markdown.split("\n\n"):
         lines = [line for line in table.splitlines() if line.startswith("|")]
         assert len({len(line) for line in lines}) <= 1, table
+
+
+def row_tags(html: str) -> dict[str, str]:
+    """The opening tag of each scenario row, by the row's id."""
+    return {match["id"]: match[0] for match in re.finditer(r'<tr class="[^"]*" id="(?P<id>[^"]+)">', html)}
+
+
+def test_only_scenarios_that_both_ran_can_differ() -> None:
+    documents = [
+        document(
+            "a",
+            {
+                "CORE-001": "passed",
+                "CORE-002": "passed",
+                "CORE-003": "passed",
+                "CORE-004": "failed",
+                "CORE-005": "passed",
+                "ANON-001": "passed",
+            },
+        ),
+        document(
+            "b",
+            {
+                "CORE-001": "not_applicable",
+                "CORE-002": "skipped",
+                "CORE-003": "failed",
+                "CORE-004": "expected_failure",
+                "CORE-005": "warning",
+                "ANON-001": "passed",
+            },
+        ),
+    ]
+    rows = {row.id: row for row in scenario_rows(documents)}
+    assert [sid for sid, row in rows.items() if row.differs] == ["CORE-003", "CORE-005"]
+    assert [sid for sid, row in rows.items() if row.comparable] == ["CORE-003", "CORE-004", "CORE-005", "ANON-001"]
+
+    markdown = compare_markdown(documents)
+    assert "### Scenarios (2 of 4 compared differ, 6 in all)" in markdown and DIFFERENCES_RULE in markdown
+    assert markdown_rows(markdown)["CORE-001"][-2:] == ["passed", "not applicable"]
+
+    html = compare_html(documents)
+    assert '<span id="count-differing">2</span> of <span id="count-comparable">4</span> compared differ' in html
+    assert 'id="differences-rule"' in html and "Not applicable, skipped and missing scenarios" in html
+    tags = row_tags(html)
+    assert {sid for sid, tag in tags.items() if 'class="differs"' in tag} == {"CORE-003", "CORE-005"}
+    na_cell = re.search(r'<td class="outcome not-run"[^>]*data-scenario="CORE-001" data-impl="1"[^>]*>(.*?)</td>', html)
+    assert na_cell and "not applicable" in na_cell[1]
+
+
+def test_every_scenario_row_is_addressable() -> None:
+    documents = [document("a", {"CORE-001": "passed", "ANON-001": "passed"}), document("b", {"ANON-001": "failed"})]
+    html = compare_html(documents)
+    assert list(row_tags(html)) == ["CORE-001", "ANON-001"]
+    assert "body.only-differences tr.same:not(:target) { display: none; }" in html
+    assert len(re.findall(r'id="CORE-001"', html)) == 1
+
+
+@pytest.mark.parametrize("name", ["", "unnamed target"])
+def test_a_target_without_a_name_is_shown_by_its_base_url(name: str) -> None:
+    documents = [document("a", {"CORE-001": "passed"}), document("b", {"CORE-001": "failed"})]
+    documents[1]["target"]["name"] = name
+    del documents[0]["target"]["name"]
+    assert implementation_names(documents) == ["http://a.test", "http://b.test"]
+    html, markdown = compare_html(documents), compare_markdown(documents)
+    assert '<th class="impl-head">http://b.test</th>' in html and "<h3>http://a.test</h3>" in html
+    assert markdown_rows(markdown)["scenario"][-2:] == ["http://a.test", "http://b.test"]
+    assert "unnamed" not in html + markdown

@@ -4,7 +4,10 @@ Chromium (console, displayed counts, filtering, screenshot) and by its structure
 from __future__ import annotations
 
 import copy
+import json
 import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -165,6 +168,97 @@ def structure(html: str) -> Structure:
     return parser
 
 
+VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+
+@dataclass(eq=False)
+class Element:
+    """One element of a parsed page, enough to ask what contains what."""
+
+    tag: str
+    attrs: dict[str, str]
+    parent: Element | None = None
+    children: list[Element | str] = field(default_factory=list)
+
+    @property
+    def classes(self) -> set[str]:
+        return set(self.attrs.get("class", "").split())
+
+    def text(self) -> str:
+        return "".join(child if isinstance(child, str) else child.text() for child in self.children)
+
+    def ancestors(self) -> Iterator[Element]:
+        parent = self.parent
+        while parent is not None:
+            yield parent
+            parent = parent.parent
+
+    def descendants(self) -> Iterator[Element]:
+        for child in self.children:
+            if isinstance(child, Element):
+                yield child
+                yield from child.descendants()
+
+    def all(self, css_class: str = "", *, tag: str = "") -> list[Element]:
+        return [
+            e for e in self.descendants() if (not css_class or css_class in e.classes) and (not tag or e.tag == tag)
+        ]
+
+    def by_id(self, element_id: str) -> list[Element]:
+        return [element for element in self.descendants() if element.attrs.get("id") == element_id]
+
+
+class Tree(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = self.current = Element("#document", {})
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {name: value or "" for name, value in attrs}, self.current)
+        self.current.children.append(element)
+        if tag not in VOID_TAGS:
+            self.current = element
+
+    def handle_endtag(self, tag: str) -> None:
+        opened = next((e for e in [self.current, *self.current.ancestors()] if e.tag == tag), None)
+        if opened is not None and opened.parent is not None:
+            self.current = opened.parent
+
+    def handle_data(self, data: str) -> None:
+        self.current.children.append(data)
+
+
+def dom(html: str) -> Element:
+    parser = Tree()
+    parser.feed(html)
+    return parser.root
+
+
+def hidden_by(element: Element) -> list[Element]:
+    """The element itself or its ancestors, where they hide it without a script or a click."""
+    return [
+        e
+        for e in [element, *element.ancestors()]
+        if "hidden" in e.attrs
+        or (e.tag == "details" and "open" not in e.attrs and e is not element)
+        or "display:none" in e.attrs.get("style", "").replace(" ", "")
+    ]
+
+
+def assert_every_scenario_is_addressable(html: str, document: dict[str, Any]) -> None:
+    """`report.html#ID` shows the scenario: one visible section with that id, and `:target` beats the filters."""
+    root = dom(html)
+    for sid in (s["id"] for s in document["scenarios"]):
+        (element,) = root.by_id(sid)
+        assert element.tag == "article" and "scenario" in element.classes, sid
+        assert not hidden_by(element), sid
+    style = "".join(e.text() for e in root.all(tag="style"))
+    shown = style.index("body[data-show] main .scenario:target { display: block; }")
+    assert shown > style.rindex("{ display: none; }")
+    assert "body[data-show] main :is(.capability, #failures):has(:target) { display: block; }" in style
+    assert "reveal();" in "".join(e.text() for e in root.all(tag="script"))
+
+
 # --- the real run -----------------------------------------------------------------------------------------
 
 
@@ -188,6 +282,7 @@ def test_every_scenario_of_a_real_run_has_its_section(core_run: dict[str, Any]) 
     assert {s["id"] for s in core_run["scenarios"]} <= set(parsed.ids)
     assert not parsed.external
     assert "<script>" in html and "http://" not in "".join(parsed.scripts)
+    assert_every_scenario_is_addressable(html, core_run)
 
 
 # --- the hand-written document ----------------------------------------------------------------------------
@@ -279,12 +374,124 @@ def test_curl_reproduces_the_request_with_its_quoting() -> None:
 @pytest.mark.parametrize(
     ("message", "rows"),
     [
-        ("E   AssertionError: expected status 403, got 200", [("status", "403", "200")]),
-        ("setup: POST /cli: expected status 200, got 429 (the target rate-limited)", [("status", "200", "429")]),
-        ("expected error code session_not_found, got None", [("error code", "session_not_found", "(none)")]),
-        ("expected error code a or b, got 'c'", [("error code", "a or b", "c")]),
+        ("E   AssertionError: expected status 403, got 200", [("status", "403", "200"), ("error code", "—", "—")]),
+        (
+            "setup: POST /cli: expected status 200, got 429 (the target rate-limited)",
+            [("status", "200", "429"), ("error code", "(none)", "—")],
+        ),
+        (
+            "expected error code session_not_found, got None",
+            [("status", "—", "—"), ("error code", "session_not_found", "(none)")],
+        ),
+        ("expected error code a or b, got 'c'", [("status", "—", "—"), ("error code", "a or b", "c")]),
         ("the response body is not JSON: '<html>'", []),
     ],
 )
 def test_expected_and_actual_are_read_from_the_message(message: str, rows: list[tuple[str, str, str]]) -> None:
     assert expected_and_actual(message) == rows
+
+
+def refusal(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return exchange("POST", f"{BASE}/logout", status, "", json.dumps(body, indent=2))
+
+
+@pytest.mark.parametrize(
+    ("message", "transcript", "rows"),
+    [
+        (
+            "expected status 401, got 403",
+            [SIGNUP, refusal(403, {"code": 403, "error_code": "bad_jwt", "msg": "invalid JWT"})],
+            [("status", "401", "403"), ("error code", "—", "bad_jwt")],
+        ),
+        (
+            "expected status 204, got 403",
+            [refusal(403, {"code": "session_not_found", "message": "gone"}), SIGNUP],
+            [("status", "204", "403"), ("error code", "(none)", "session_not_found")],
+        ),
+        (
+            "expected status 204, got 200",
+            [SIGNUP, LOGOUT],
+            [("status", "204", "200"), ("error code", "(none)", "(none)")],
+        ),
+        (
+            "expected error code no_authorization or bad_jwt, got 'forbidden'",
+            [refusal(403, {"code": "forbidden"})],
+            [("status", "403", "403"), ("error code", "no_authorization or bad_jwt", "forbidden")],
+        ),
+    ],
+)
+def test_expected_and_actual_are_completed_from_the_transcript(
+    message: str, transcript: list[dict[str, Any]], rows: list[tuple[str, str, str]]
+) -> None:
+    assert expected_and_actual(message, transcript) == rows
+
+
+# --- what users reported ----------------------------------------------------------------------------------
+
+
+def article_ids(section: Element) -> list[str]:
+    return [article.attrs["id"] for article in section.all("scenario", tag="article")]
+
+
+def test_failures_come_first(handwritten: dict[str, Any]) -> None:
+    html = render_report(handwritten)
+    root = dom(html)
+    (failures,) = root.by_id("failures")
+    assert html.index('id="failures"') < html.index('id="matrix"') < html.index('id="scenarios"')
+    assert article_ids(failures) == ["CORE-023", "CORE-009", "DATA-001", "CORE-031", "ANON-011"]
+    assert "5 scenarios, 3 unexpected" in failures.text()
+    (scenarios,) = root.by_id("scenarios")
+    assert sorted(article_ids(scenarios)) == ["ANON-005", "CORE-001", "DEL-001"]
+    (core,) = root.by_id("cap-core")
+    links = [a.attrs["href"] for moved in core.all("moved") for a in moved.all(tag="a")]
+    assert links == ["#CORE-009", "#CORE-023", "#CORE-031"]
+    assert "1/4 passed" in core.text()
+
+
+def test_no_failures_section_when_all_is_well(handwritten: dict[str, Any]) -> None:
+    handwritten["scenarios"] = [s for s in handwritten["scenarios"] if s["outcome"] in ("passed", "not_applicable")]
+    html = render_report(handwritten)
+    assert 'id="failures"' not in html and 'class="moved' not in html
+    assert_every_scenario_is_addressable(html, handwritten)
+
+
+def versus(root: Element, sid: str) -> dict[str, tuple[str, str]]:
+    (article,) = root.by_id(sid)
+    (table,) = article.all("versus")
+    return {
+        row.all(tag="th")[0].text(): (row.all("expected")[0].text(), row.all("actual")[0].text())
+        for row in table.all(tag="tr")[1:]
+    }
+
+
+def test_the_comparison_shows_status_and_error_code(handwritten: dict[str, Any]) -> None:
+    rejected = refusal(403, {"code": 403, "error_code": "bad_jwt", "msg": "invalid JWT"})
+    failed = handwritten["scenarios"][1]
+    failed.update(message="E   AssertionError: expected status 401, got 403", transcript=[SIGNUP, rejected])
+    root = dom(render_report(handwritten))
+    assert versus(root, "CORE-023") == {"status": ("401", "403"), "error code": ("—", "bad_jwt")}
+    assert versus(root, "ANON-011") == {
+        "status": ("200", "200"),
+        "error code": ("no_authorization or bad_jwt", "forbidden"),
+    }
+    assert versus(root, "CORE-031")["error code"] == ("session_not_found", "(none)")
+    assert not root.by_id("CORE-009")[0].all("versus")
+
+
+@pytest.mark.parametrize("name", ["", "unnamed target", None])
+def test_a_target_without_a_name_is_shown_by_its_base_url(handwritten: dict[str, Any], name: str | None) -> None:
+    if name is None:
+        del handwritten["target"]["name"]
+    else:
+        handwritten["target"]["name"] = name
+    root = dom(render_report(handwritten))
+    assert root.by_id("target-name")[0].text() == BASE
+    assert root.all(tag="title")[0].text() == f"guestpass: {BASE}"
+    assert "unnamed" not in root.text()
+
+
+def test_every_scenario_is_addressable(handwritten: dict[str, Any]) -> None:
+    html = render_report(handwritten)
+    assert_every_scenario_is_addressable(html, handwritten)
+    parsed = structure(html)
+    assert len(parsed.ids) == len(set(parsed.ids)) and set(parsed.fragments) <= set(parsed.ids)
