@@ -1,4 +1,5 @@
-"""What /proc tells about a server process: CPU time, peak resident memory, child processes (Linux)."""
+"""What /proc tells about a server process: CPU time, peak resident memory, child processes, which process
+listens on a port (Linux)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,20 @@ def children(pid: int) -> list[int]:
 
 def command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def listening_pid(port: int) -> int:
+    """The process holding the listening TCP socket on `port` (IPv4 or IPv6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                return int(fd_dir.parent.name)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on port {port}")

@@ -1,11 +1,14 @@
-"""Anonymous sign-ins and refreshes per second against the reference server under uvicorn (1 and 2 workers,
-SQLite and PostgreSQL), each as a share of the ceiling (a bare Starlette route served by the same worker
-processes), with the workers' peak RSS, and anonymous sign-ins against Better Auth (anonymous plugin,
-better-sqlite3, one Node process) under the same load. The load generator is wrk, a separate process on
-loopback (`apt-get install wrk`); each measurement lasts --seconds on --connections keep-alive connections.
+"""Anonymous sign-ins, refreshes and password sign-ins per second against the reference server under uvicorn
+(1 and 2 workers, SQLite and PostgreSQL), each as a share of the ceiling (a bare Starlette route served by the
+same worker processes), with the workers' peak RSS; anonymous sign-ins against Better Auth (anonymous plugin,
+better-sqlite3, one Node process); and the same three flows against a Supabase Auth (GoTrue) server that is
+already running, given by --gotrue-url (its ceiling: GET /health). The load generator is wrk, a separate
+process on loopback (`apt-get install wrk`); each measurement lasts --seconds on --connections keep-alive
+connections. Password sign-ins use each server's own default hashing (Argon2id 64 MiB for the reference
+server, bcrypt cost 10 for GoTrue).
 
     python benchmarks/sign_in_throughput.py [--seconds 10] [--connections 32] [--database sqlite|postgres]
-        [--workers 1 --workers 2] [--no-better-auth] [--flame-graphs DIR]
+        [--workers 1 --workers 2] [--no-better-auth] [--gotrue-url http://127.0.0.1:9999] [--flame-graphs DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -54,6 +58,7 @@ class Figures:
     ceiling: Measurement
     sign_ins: Measurement
     refreshes: Measurement | None
+    passwords: Measurement | None
     peak_rss_mib: list[float]  # per worker, during the sign-ins
     startup_peak_rss_mib: list[float]  # per worker, from its start to the sign-ins
     notes: list[str]
@@ -161,11 +166,17 @@ def wait_for_workers(root: str, pid: int, workers: int) -> list[int]:
 
 def refresh_token_pool(auth_url: str, count: int) -> list[str]:
     """Anonymous sign-ins made one by one (which also warm the server up); their refresh tokens."""
-    with httpx.Client(base_url=auth_url, timeout=30, headers={"Sb-Forwarded-For": "2001:db8:ffff::1"}) as http:
-        sessions = [http.post("/signup", json={}) for _ in range(count)]
+    with httpx.Client(base_url=auth_url, timeout=30) as http:
+        sessions = [http.post("/signup", json={}, headers=client_address(n)) for n in range(count)]
     for session in sessions:
         session.raise_for_status()
     return [session.json()["refresh_token"] for session in sessions]
+
+
+def client_address(number: int) -> dict[str, str]:
+    """A client of its own, in both forwarding headers that servers of this dialect may trust."""
+    address = f"2001:db8:ffff::{number:x}"
+    return {"Sb-Forwarded-For": address, "X-Forwarded-For": address}
 
 
 async def count_users(database_url: str) -> int:
@@ -205,12 +216,22 @@ def measure_reference(database: str, database_url: str, *, workers: int, load: L
         ceiling = with_server_cpu(pids, lambda: load.run(root + HELLO_PATH, "hello"))
         with flame_graph(pids[0], load, f"guestpass-{database}-{workers}w"):
             sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(auth_url + "/signup", pids, load)
-        refresh_url = auth_url + "/token?grant_type=refresh_token"
-        refreshes = with_server_cpu(pids, lambda: load.run(refresh_url, "refresh", str(tokens_file)))
         notes = consistency_notes(database_url, users_before, sign_ins, load, server.log)
+        refreshes, passwords = measure_token_grants(auth_url, pids, load, tokens_file)
     if over := [f"{mib:.0f}" for mib in peak_rss if mib > RSS_TARGET_MIB]:
         notes.append(f"peak RSS {', '.join(over)} MiB during the sign-ins, over the {RSS_TARGET_MIB} MiB target")
-    return Figures(label, ceiling, sign_ins, refreshes, peak_rss, startup_peak_rss, notes)
+    return Figures(label, ceiling, sign_ins, refreshes, passwords, peak_rss, startup_peak_rss, notes)
+
+
+def measure_token_grants(auth_url: str, pids: list[int], load: Load, tokens_file: Path) -> tuple[Measurement, ...]:
+    """Refreshes rotating the pooled tokens, then password sign-ins of one user signed up for them."""
+    refresh_url = auth_url + "/token?grant_type=refresh_token"
+    refreshes = with_server_cpu(pids, lambda: load.run(refresh_url, "refresh", str(tokens_file)))
+    email, password = f"bench-{time.time_ns()}@example.com", "benchmark-password-1"
+    httpx.post(auth_url + "/signup", json={"email": email, "password": password}, timeout=30).raise_for_status()
+    password_url = auth_url + "/token?grant_type=password"
+    passwords = with_server_cpu(pids, lambda: load.run(password_url, "password_sign_in", email, password))
+    return refreshes, passwords
 
 
 def on_database(database: str, measure: Callable[[str], Figures]) -> Figures:
@@ -237,14 +258,44 @@ def measure_better_auth(load: Load) -> Figures:
                 http.cookies.clear()  # a signed-in visitor may not sign in anonymously again
         ceiling = with_server_cpu([pid], lambda: load.run(root + HELLO_PATH, "hello"))
         sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(sign_in_url, [pid], load)
-    return Figures("Better Auth, SQLite, 1 process", ceiling, sign_ins, None, peak_rss, startup_peak_rss, [])
+    return Figures("Better Auth, SQLite, 1 process", ceiling, sign_ins, None, None, peak_rss, startup_peak_rss, [])
+
+
+# --- Supabase Auth (GoTrue), already running --------------------------------------------------------------
+
+
+def measure_gotrue(root: str, load: Load) -> Figures:
+    """The server at `root` (its auth root, where /signup and /health answer), found by its listening port."""
+    pids = [procfs.listening_pid(urlsplit(root).port or 80)]
+    version = httpx.get(root + "/health", timeout=10).json().get("version", "unknown version")
+    with scratch_directory("guestpass-gotrue-") as workdir:
+        tokens_file = workdir / "refresh_tokens.txt"
+        tokens_file.write_text("\n".join(refresh_token_pool(root, 2 * load.connections)) + "\n")
+        ceiling = with_server_cpu(pids, lambda: load.run(root + "/health", "hello"))
+        sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(root + "/signup", pids, load)
+        refreshes, passwords = measure_token_grants(root, pids, load, tokens_file)
+    label = f"GoTrue {version}"[:31]
+    return Figures(label, ceiling, sign_ins, refreshes, passwords, peak_rss, startup_peak_rss, [])
+
+
+def gotrue_unavailable(root: str) -> str | None:
+    try:
+        httpx.get(root + "/health", timeout=5).raise_for_status()
+    except httpx.HTTPError as error:
+        return f"{root}/health does not answer ({error})"
+    return None
 
 
 # --- report ------------------------------------------------------------------------------------------------
 
-HEADER = (
-    f"{'server':<31} {'ceiling/s':>9} {'CPU ms':>6} │ {'sign-ins/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} "
-    f"{'CPU ms':>6} │ {'refresh/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} {'CPU ms':>6} │ peak RSS MiB"
+HEADER = " │ ".join(
+    [
+        f"{'server':<31} {'ceiling/s':>9} {'CPU ms':>6}",
+        f"{'anon sign-ins/s':>15} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} {'CPU ms':>6}",
+        f"{'refresh/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} {'CPU ms':>6}",
+        f"{'password/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'of ceil':>7} {'CPU ms':>6}",
+        "peak RSS MiB",
+    ]
 )
 
 
@@ -264,18 +315,19 @@ def row(figures: Figures) -> str:
     )
     return (
         f"{figures.label:<31} {figures.ceiling.per_second:>9.0f} {figures.ceiling.server_cpu_ms:>6.2f} │ "
-        f"{flow_columns(figures.sign_ins, figures.ceiling, 10)} │ "
-        f"{flow_columns(figures.refreshes, figures.ceiling, 9)} │ {rss}"
+        f"{flow_columns(figures.sign_ins, figures.ceiling, 15)} │ "
+        f"{flow_columns(figures.refreshes, figures.ceiling, 9)} │ "
+        f"{flow_columns(figures.passwords, figures.ceiling, 10)} │ {rss}"
     )
 
 
 def problems(figures: Figures) -> list[str]:
-    failed = {"sign-ins": figures.sign_ins, "refreshes": figures.refreshes}
+    failed = {"sign-ins": figures.sign_ins, "refreshes": figures.refreshes, "password sign-ins": figures.passwords}
     return [f"{flow.failed} {name} failed" for name, flow in failed.items() if flow and flow.failed] + figures.notes
 
 
-def report(results: list[Figures], better_auth: Figures | None) -> None:
-    everything = [*results, *([better_auth] if better_auth else [])]
+def report(results: list[Figures], better_auth: Figures | None, others: list[Figures]) -> None:
+    everything = [*results, *([better_auth] if better_auth else []), *others]
     print()
     print(HEADER)
     for figures in everything:
@@ -316,6 +368,10 @@ def main() -> None:
     parser.add_argument("--database", choices=DATABASES, action="append", help="repeatable; default: both")
     parser.add_argument("--workers", type=int, action="append", help="repeatable; default: 1 and 2")
     parser.add_argument("--no-better-auth", action="store_true")
+    parser.add_argument(
+        "--gotrue-url",
+        help="root of a running Supabase Auth (GoTrue) server to measure beside, e.g. http://127.0.0.1:9999",
+    )
     parser.add_argument("--flame-graphs", type=Path, metavar="DIR", help="py-spy flame graphs of the sign-ins")
     args = parser.parse_args()
     if not loadgen.available():
@@ -342,7 +398,15 @@ def main() -> None:
         else:
             print("measuring Better Auth", flush=True)
             better_auth = measure_better_auth(load)
-    report(results, better_auth)
+    others = []
+    if args.gotrue_url:
+        root = args.gotrue_url.rstrip("/")
+        if why_not := gotrue_unavailable(root):
+            print(f"skipping Supabase Auth: {why_not}")
+        else:
+            print(f"measuring Supabase Auth at {root}", flush=True)
+            others.append(measure_gotrue(root, load))
+    report(results, better_auth, others)
 
 
 if __name__ == "__main__":
