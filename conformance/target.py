@@ -17,7 +17,7 @@ TARGET_SCHEMA_PATH = Path(__file__).with_name("target.schema.json")
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
 PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user", "user_verification")
-OAUTH_KEYS = ("provider", "issuer", "redirect_to", "flow_ttl")
+OAUTH_KEYS = ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token")
 
 
 class TargetError(ValueError):
@@ -66,6 +66,7 @@ class OAuth:
     issuer: str | None = None
     redirect_to: str | None = None
     flow_ttl: float | None = None
+    checks_id_token: bool = True  # false: the slot reads the user from userinfo and never looks at the ID token
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Target:
     variants: dict[str, str] = field(default_factory=dict)
     mail: Mail = field(default_factory=Mail)
     mfa_challenge_ttl: float | None = None
+    mfa_verify_attempts: int = 20
     passkeys: Passkeys = field(default_factory=Passkeys)
     oauth: OAuth = field(default_factory=OAuth)
     instances: tuple[str, ...] = ()  # further base URLs of processes serving the same target
@@ -122,6 +124,7 @@ class Target:
                 send_interval=mail.get("send_interval"),
             ),
             mfa_challenge_ttl=data.get("mfa", {}).get("challenge_ttl"),
+            mfa_verify_attempts=data.get("mfa", {}).get("verify_attempts", 20),
             passkeys=Passkeys(**{key: value for key, value in data.get("passkeys", {}).items() if key in PASSKEY_KEYS}),
             instances=tuple(url.rstrip("/") for url in data.get("instances", [])),
             oauth=OAuth(**{key: value for key, value in data.get("oauth", {}).items() if key in OAUTH_KEYS}),

@@ -109,6 +109,9 @@ refresh_token_reuse_interval = 10
 # Seconds an MFA challenge lives. Missing, or longer than the suite waits: the challenge-expiry
 # scenario is not applicable.
 # challenge_ttl = 300
+# MFA verify attempts one client gets before it is answered 429 (GoTrue: the burst of its MFA limiter,
+# 30). Missing: 20.
+# verify_attempts = 20
 
 [passkeys]
 # The relying party the suite's virtual authenticator answers as: the origin its client data names
@@ -134,6 +137,10 @@ refresh_token_reuse_interval = 10
 # Seconds an OAuth flow (and its auth code) lives. Missing, or above 30: the expiry scenario is not
 # applicable.
 # flow_ttl = 600
+# Whether the provider slot verifies the provider's ID token (audience, nonce, issuer, signature). A
+# slot that reads the user from the userinfo endpoint instead (GoTrue's keycloak slot) never looks at
+# it: say false, and the ID-token scenarios are not applicable. Missing: true.
+# checks_id_token = true
 
 [variants]
 # The same server with anonymous sign-ins turned off. Missing: the scenarios of the off switch are

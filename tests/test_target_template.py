@@ -16,9 +16,9 @@ SECTIONS = {
     "rate_limits": ("header", "anonymous_sign_ins", "window_seconds"),
     "tokens": ("refresh_token_reuse_interval",),
     "mail": ("smtp_capture_port", "generate_link", "token_ttl", "send_interval"),
-    "mfa": ("challenge_ttl",),
+    "mfa": ("challenge_ttl", "verify_attempts"),
     "passkeys": ("origin", "rp_id", "challenge_ttl", "max_per_user"),
-    "oauth": ("provider", "issuer", "redirect_to", "flow_ttl"),
+    "oauth": ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token"),
     "variants": ("anonymous_disabled", "email_confirmation", "passkey_upgrade_disabled"),
 }
 TOP_LEVEL_KEYS = ("name", "base_url", "data_base_url", "capabilities", "instances")

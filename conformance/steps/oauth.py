@@ -69,8 +69,17 @@ def come_back(world: World, callback: str) -> httpx.Response:
     return response
 
 
+# The suite's provider is an OpenID provider, and its userinfo endpoint (as Keycloak's since version 20)
+# answers only access tokens granted the openid scope. A target's provider slot may not ask for it by itself
+# (GoTrue's keycloak slot asks for "profile email" only), so the client adds it as GoTrue's documented
+# `scopes` parameter of /authorize, as Supabase's Keycloak guide tells clients to; a slot that already asks
+# for openid is unaffected.
+EXTRA_SCOPES = "openid"
+
+
 def authorize_query(world: World, *, redirect_to: str | None = None, pkce: bool = False) -> dict[str, str]:
     query = {"provider": world.target.oauth.provider or "", "redirect_to": redirect_to or site(world)}
+    query["scopes"] = EXTRA_SCOPES
     if pkce:
         verifier = secrets.token_urlsafe(48)
         world.remembered["code verifier"] = verifier
