@@ -62,7 +62,6 @@ class ErrorCode(StrEnum):
     signup_disabled = "signup_disabled"
     too_many_passkeys = "too_many_passkeys"
     unexpected_failure = "unexpected_failure"
-    unsupported_grant_type = "unsupported_grant_type"
     user_already_exists = "user_already_exists"
     user_not_found = "user_not_found"
     validation_failed = "validation_failed"
@@ -78,7 +77,7 @@ class ErrorCode(StrEnum):
 ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.anonymous_provider_disabled: (422, "Anonymous sign-ins are disabled"),
     ErrorCode.anonymous_token_invalid: (400, "anon_refresh_token is not a live refresh token of an anonymous user"),
-    ErrorCode.bad_code_verifier: (403, "code challenge does not match previously saved code verifier"),
+    ErrorCode.bad_code_verifier: (400, "code challenge does not match previously saved code verifier"),
     ErrorCode.bad_json: (400, "Could not parse request body as JSON"),
     ErrorCode.bad_jwt: (403, "invalid JWT: unable to parse or verify signature"),
     ErrorCode.bad_oauth_callback: (400, "The OAuth callback could not be completed"),
@@ -89,7 +88,7 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.email_exists: (422, "A user with this email address has already been registered"),
     ErrorCode.email_not_confirmed: (400, "Email not confirmed"),
     ErrorCode.email_send_failed: (500, "Error sending the email"),
-    ErrorCode.flow_state_expired: (403, "invalid flow state, flow state has expired"),
+    ErrorCode.flow_state_expired: (422, "invalid flow state, flow state has expired"),
     ErrorCode.flow_state_not_found: (404, "invalid flow state, no valid flow state found"),
     ErrorCode.identity_already_exists: (422, "Identity is already linked to another user"),
     ErrorCode.identity_not_found: (404, "Identity doesn't exist"),
@@ -128,7 +127,6 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.single_identity_not_deletable: (422, "User must have at least 1 identity after unlinking"),
     ErrorCode.signup_disabled: (422, "Signups not allowed for this instance"),
     ErrorCode.unexpected_failure: (500, "Unexpected failure"),
-    ErrorCode.unsupported_grant_type: (400, "unsupported_grant_type"),
     ErrorCode.user_already_exists: (422, "User already registered"),
     ErrorCode.user_not_found: (403, "User from sub claim in JWT does not exist"),
     ErrorCode.validation_failed: (400, "Validation failed"),

@@ -72,13 +72,16 @@ class OidcProvider:
             self._jwks, self._fetched_at = None, time.monotonic()
         return self._discovery
 
-    def authorization_url(self, endpoint: str, *, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
-        """`endpoint` (the discovery document's authorization_endpoint) asked for a code for this flow."""
+    def authorization_url(
+        self, endpoint: str, *, redirect_uri: str, state: str, nonce: str, verifier: str, scopes: tuple[str, ...] = ()
+    ) -> str:
+        """`endpoint` (the discovery document's authorization_endpoint) asked for a code for this flow, with
+        the client's extra `scopes` after the ones every sign-in asks for."""
         query = {
             "response_type": "code",
             "client_id": self.settings.client_id,
             "redirect_uri": redirect_uri,
-            "scope": SCOPES,
+            "scope": " ".join(dict.fromkeys([*SCOPES.split(), *scopes])),
             "state": state,
             "nonce": nonce,
             "code_challenge": s256(verifier),

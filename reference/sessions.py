@@ -7,7 +7,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import RowMapping, delete, insert, select, update
@@ -22,6 +22,7 @@ from guestpass.reference.storage.schema import refresh_tokens, sessions
 from guestpass.reference.users import update_user, user_json
 
 LogoutScope = Literal["global", "local", "others"]
+MAX_GENERATIONS = 64  # how far a racing tab's token may lag behind the active one
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def issue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None) -> str:
+async def issue_refresh_token(
+    conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None, parent_raw: str | None = None
+) -> str:
     raw = secrets.token_urlsafe(32)
     await conn.execute(
         insert(refresh_tokens).values(
@@ -48,9 +51,23 @@ async def issue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID, pare
             revoked=False,
             created_at=utcnow(),
             revoked_at=None,
+            sealed=seal(raw, parent_raw) if parent_raw else None,
         )
     )
     return raw
+
+
+def seal(raw: str, parent_raw: str) -> str:
+    """`raw` encrypted with a key stream drawn from its parent token: the server keeps only hashes, yet the
+    holder of a rotated token can be answered with its successor, and nobody else can."""
+    stream = hashlib.shake_256(b"guestpass refresh seal\0" + parent_raw.encode()).digest(len(raw))
+    return bytes(a ^ b for a, b in zip(raw.encode(), stream, strict=True)).hex()
+
+
+def unseal(sealed: str, parent_raw: str) -> str:
+    data = bytes.fromhex(sealed)
+    stream = hashlib.shake_256(b"guestpass refresh seal\0" + parent_raw.encode()).digest(len(data))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True)).decode()
 
 
 async def get_session(conn: AsyncConnection, session_id: uuid.UUID) -> RowMapping | None:
@@ -81,8 +98,10 @@ async def start_session(conn: AsyncConnection, user: RowMapping, method: str, re
 
 
 async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant:
-    """Rotates `raw`. A token already rotated is honoured within `reuse_interval` seconds (concurrent
-    refreshes); after that, reuse means theft: the caller must then `revoke_session_of_token`."""
+    """Rotates `raw`. A token already rotated is answered with the session's active token, never a new one:
+    always when it is the active token's parent (a client that lost the answer), within `reuse_interval`
+    seconds otherwise (racing tabs). After that, reuse means theft: the caller must then
+    `revoke_session_of_token`."""
     token = (
         (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == hash_token(raw))))
         .mappings()
@@ -98,17 +117,34 @@ async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant
             .values(revoked=True, revoked_at=now)
         )
     ).rowcount == 1
-    if not rotated:
-        revoked_at = (
-            await conn.execute(select(refresh_tokens.c.revoked_at).where(refresh_tokens.c.id == token["id"]))
-        ).scalar_one()
-        if revoked_at is None or as_utc(revoked_at) + timedelta(seconds=reuse_interval) < now:
-            raise ApiError(ErrorCode.refresh_token_already_used)
+    if rotated:
+        issued = await issue_refresh_token(conn, token["session_id"], token["id"], raw)
+    else:
+        issued = await active_successor(conn, token, raw, now - timedelta(seconds=reuse_interval))
     await conn.execute(update(sessions).where(sessions.c.id == token["session_id"]).values(refreshed_at=now))
     session = await get_session(conn, token["session_id"])
     user = await update_user(conn, session["user_id"], last_active_at=now)  # type: ignore[index]
-    new_raw = await issue_refresh_token(conn, token["session_id"], token["id"])
-    return Grant(user, session, new_raw)  # type: ignore[arg-type]
+    return Grant(user, session, issued)  # type: ignore[arg-type]
+
+
+async def active_successor(conn: AsyncConnection, token: RowMapping, raw: str, reusable_since: datetime) -> str:
+    """The active token that descends from the rotated `token`, if `token` may still be answered with it."""
+    revoked_at = (
+        await conn.execute(select(refresh_tokens.c.revoked_at).where(refresh_tokens.c.id == token["id"]))
+    ).scalar_one()
+    recent = revoked_at is not None and as_utc(revoked_at) >= reusable_since
+    for generation in range(MAX_GENERATIONS):
+        child = (
+            (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.parent_id == token["id"])))
+            .mappings()
+            .first()
+        )
+        if child is None or child["sealed"] is None:
+            break
+        token, raw = child, unseal(child["sealed"], raw)
+        if not token["revoked"] and (generation == 0 or recent):
+            return raw
+    raise ApiError(ErrorCode.refresh_token_already_used)
 
 
 async def end_session(conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:

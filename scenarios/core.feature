@@ -139,13 +139,14 @@ Feature: Core sessions, tokens, users and errors
   @CORE-013 @must
   Scenario: An unsupported grant type is refused
     POST /token with a grant_type the server does not know MUST answer 400 with code
-    `unsupported_grant_type`.
+    `invalid_credentials` (GoTrue's code since error codes were introduced; its message names
+    `unsupported_grant_type`).
 
     When a client sends "POST /token?grant_type=telepathy" with JSON
       """
       {}
       """
-    Then the request is refused with 400 "unsupported_grant_type"
+    Then the request is refused with 400 "invalid_credentials"
 
   @CORE-014 @must
   Scenario: A request without a bearer token is refused with no_authorization
@@ -202,26 +203,56 @@ Feature: Core sessions, tokens, users and errors
     And "Dana"'s access token works
 
   @CORE-020 @must
-  Scenario: Reusing a rotated refresh token revokes the whole session
-    Presenting a refresh token that was already rotated, after the reuse interval, MUST answer
-    400 `refresh_token_already_used` and revoke the session: its newest refresh token is refused
-    and its access token gets 403 `session_not_found`.
+  Scenario: Reusing an old refresh token revokes the token family
+    Presenting a refresh token two rotations old, after the reuse interval, MUST answer 400
+    `refresh_token_already_used` and revoke the family: once the reuse interval has passed, the
+    session's newest refresh token is refused too.
 
     Given a registered user "Dana" who has signed in
     And "Dana" has refreshed their session
-    When "Dana" refreshes with their previous refresh token after the reuse interval
+    And "Dana" has refreshed their session
+    When "Dana" refreshes with their first refresh token after the reuse interval
+    Then the request is refused with 400 "refresh_token_already_used"
+    When the reuse interval has passed
+    Then "Dana"'s refresh token is refused with 400 "refresh_token_already_used" or "refresh_token_not_found"
+
+  @CORE-041 @should
+  Scenario: A detected reuse ends the session at once
+    On detecting reuse of an old refresh token, the server SHOULD end the session at once: its access
+    token gets 403 `session_not_found` and its newest refresh token is refused without waiting out the
+    reuse interval. A detected theft should leave the thief neither a working access token nor a
+    refresh token that works for another reuse interval.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has refreshed their session
+    And "Dana" has refreshed their session
+    When "Dana" refreshes with their first refresh token after the reuse interval
     Then the request is refused with 400 "refresh_token_already_used"
     And "Dana"'s access token is refused with 403 "session_not_found"
     And "Dana"'s refresh token is refused with 400 "refresh_token_already_used" or "refresh_token_not_found"
 
+  @CORE-042 @must
+  Scenario: The parent of the active refresh token is answered with the active one
+    A client that lost the answer to its refresh presents the rotated token again. While that token
+    is the parent of the session's active refresh token, the server MUST answer 200 with the active
+    refresh token, at any time, and mint no new one: the chain never forks.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has refreshed their session
+    When "Dana" refreshes with their previous refresh token after the reuse interval
+    Then the response status is 200
+    And the response carries "Dana"'s current refresh token
+    And "Dana"'s access token works
+
   @CORE-021 @must
   Scenario: An unknown refresh token is refused
-    The refresh grant with a refresh token the server never issued MUST answer 400
-    `refresh_token_not_found`.
+    The refresh grant with a well-formed refresh token the server never issued MUST answer 400
+    `refresh_token_not_found` (the token has GoTrue's 12-character legacy form, which it looks up
+    rather than refusing as malformed).
 
     When a client sends "POST /token?grant_type=refresh_token" with JSON
       """
-      {"refresh_token": "guestpass-never-issued-this-token"}
+      {"refresh_token": "gpneverissue"}
       """
     Then the request is refused with 400 "refresh_token_not_found"
 
@@ -234,6 +265,29 @@ Feature: Core sessions, tokens, users and errors
     When "Dana" refreshes 4 times in parallel with the same refresh token
     Then every parallel response has status 200
     And "Dana"'s access token works
+
+  @CORE-044 @must
+  Scenario: A token two rotations old is still honoured within the reuse interval
+    A tab that lags two refreshes behind presents its token within the reuse interval: the server
+    MUST answer 200 with a working session, not treat it as theft.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has refreshed their session
+    And "Dana" has refreshed their session
+    When "Dana" refreshes with their first refresh token
+    Then the response status is 200
+    And "Dana"'s access token works
+
+  @CORE-043 @must
+  Scenario: Concurrent refreshes of one token do not fork the session
+    Clients refreshing the same refresh token at the same moment MUST all be answered with one and
+    the same new refresh token: a second live token would be a second chain that reuse detection
+    never sees.
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" refreshes 6 times in parallel with the same refresh token
+    Then every parallel response has status 200
+    And every parallel response carries the same refresh token
 
   @CORE-023 @must
   Scenario: Logout answers 204 and ends the session
@@ -310,9 +364,9 @@ Feature: Core sessions, tokens, users and errors
       {"data": {"locale": "de"}}
       """
     Then the response status is 200
-    And "Dana"'s user metadata is
+    And "Dana"'s user metadata is the earlier one updated with
       """
-      {"theme": "dark", "locale": "de"}
+      {"locale": "de"}
       """
 
   @CORE-030 @must

@@ -48,6 +48,6 @@ def test_the_model_catches_a_rotated_refresh_token_still_accepted(tmp_path: Path
     assert "expected 400 refresh_token_already_used, got 200" in completed.stdout
     program = failing_program(completed.stdout)
     assert program[0] == "state = AuthModel()" and program[-1] == "state.teardown()", completed.stdout
-    assert program[-2].startswith("state.replay_rotated_token(session=sessions_"), completed.stdout
+    assert program[-2].startswith("state.replay_rotated_token("), completed.stdout
     assert len(program) <= 5, completed.stdout  # a session, maybe its account, the replay
     assert "[redacted]" in completed.stdout and "eyJ" not in completed.stdout  # the transcript keeps no token

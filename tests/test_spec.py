@@ -112,15 +112,15 @@ def test_level_badges() -> None:
 
 def test_the_error_index_names_session_not_found_with_the_scenarios_that_use_it() -> None:
     entry = next(entry for entry in error_index(spec()) if entry.code == "session_not_found")
-    assert {"CORE-020", "CORE-023", "MERGE-002", "SESS-003"} <= set(entry.scenario_ids)
+    assert {"CORE-041", "CORE-023", "MERGE-002", "SESS-003"} <= set(entry.scenario_ids)
     assert (entry.status, entry.message) == ERRORS[ErrorCode.session_not_found]
     assert 404 in entry.other_statuses  # SESS-003 expects it for another user's session
 
     row = html().split('<tr id="error-session_not_found">', 1)[1].split("</tr>", 1)[0]
-    assert '<a href="#CORE-020">CORE-020</a>' in row and '<a href="#SESS-003">SESS-003</a>' in row
+    assert '<a href="#CORE-041">CORE-041</a>' in row and '<a href="#SESS-003">SESS-003</a>' in row
     assert "403" in row and "Session from session_id claim in JWT does not exist" in row
     line = next(line for line in markdown().splitlines() if "`session_not_found` |" in line)
-    assert "[CORE-020](#CORE-020)" in line and "403" in line
+    assert "[CORE-041](#CORE-041)" in line and "403" in line
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,7 @@ def has_set_metadata(world: World, name: str, docstring: str) -> None:
         "PUT", "/user", token=world.actor(name).access_token(), json={"data": json.loads(docstring)}
     )
     assert response.status_code == 200, f"setup: PUT /user failed with {response.status_code}"
+    world.remembered[f"user_metadata:{name}"] = json_body(response)["user_metadata"]
 
 
 # --- when --------------------------------------------------------------------------------------------
@@ -323,6 +324,22 @@ def refreshes(world: World, name: str) -> None:
 def refreshes_reused(world: World, name: str) -> None:
     time.sleep(world.target.refresh_token_reuse_interval + 0.5)
     world.record(refresh(world, world.actor(name).spent_refresh_tokens[-1]))
+
+
+@when(phrase('"{name}" refreshes with their first refresh token after the reuse interval'))
+def refreshes_first_token(world: World, name: str) -> None:
+    time.sleep(world.target.refresh_token_reuse_interval + 0.5)
+    world.record(refresh(world, world.actor(name).spent_refresh_tokens[0]))
+
+
+@when(phrase('"{name}" refreshes with their first refresh token'))
+def refreshes_first_token_at_once(world: World, name: str) -> None:
+    world.record(refresh(world, world.actor(name).spent_refresh_tokens[0]))
+
+
+@when("the reuse interval has passed")
+def reuse_interval_passes(world: World) -> None:
+    time.sleep(world.target.refresh_token_reuse_interval + 0.5)
 
 
 @when(phrase('"{name}" refreshes {count:d} times in parallel with the same refresh token'), converters={"count": int})
@@ -510,6 +527,28 @@ def user_metadata_is(world: World, name: str, docstring: str) -> None:
     assert response.status_code == 200, f"GET /user answered {response.status_code}"
     actual = json_body(response)["user_metadata"]
     assert actual == json.loads(docstring), f"user_metadata is {actual}"
+
+
+@then(phrase('"{name}"\'s user metadata is the earlier one updated with'))
+def user_metadata_updated(world: World, name: str, docstring: str) -> None:
+    """Keys the server itself keeps in user_metadata (GoTrue's email_verified) stay as they were."""
+    response = world.client.request("GET", "/user", token=world.actor(name).access_token())
+    assert response.status_code == 200, f"GET /user answered {response.status_code}"
+    expected = world.remembered[f"user_metadata:{name}"] | json.loads(docstring)
+    actual = json_body(response)["user_metadata"]
+    assert actual == expected, f"user_metadata is {actual}, expected {expected}"
+
+
+@then(phrase('the response carries "{name}"\'s current refresh token'))
+def carries_current_refresh_token(world: World, name: str) -> None:
+    issued = session_of_last_response(world)["refresh_token"]
+    assert issued == world.actor(name).refresh_token(), "the server answered with a new refresh token: the chain forked"
+
+
+@then("every parallel response carries the same refresh token")
+def parallel_same_refresh_token(world: World) -> None:
+    issued = {json_body(response).get("refresh_token") for response in world.parallel_responses}
+    assert len(issued) == 1, f"{len(issued)} different refresh tokens for one refresh token: the chain forked"
 
 
 @then(phrase('"{name}"\'s password is refused with {status:d} "{code}"'), converters={"status": int})

@@ -70,7 +70,10 @@ def create_challenge(world: World, name: str, owner: str | None = None, device: 
     started = time.time()
     response = world.record(
         world.client.request(
-            "POST", f"/factors/{factor_of(world, owner)['id']}/challenge", token=world.actor(name).access_token(device)
+            "POST",
+            f"/factors/{factor_of(world, owner)['id']}/challenge",
+            token=world.actor(name).access_token(device),
+            json={},  # as the official clients send it; GoTrue refuses an empty body for WebAuthn factors
         )
     )
     if response.status_code == 200 and owner == name:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import secrets
 import time
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -20,13 +21,14 @@ from pytest_bdd import given, then, when
 
 from guestpass.conformance.client import tls_context
 from guestpass.conformance.jwt_tools import claims_of
-from guestpass.conformance.steps.common import json_body, unexpected_status
+from guestpass.conformance.steps.common import assert_refused, json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import World, unique_email
 from guestpass.fixtures.oidc import login, misbehave
 
 SESSION_KEYS = ("access_token", "refresh_token", "expires_in", "expires_at", "token_type")
+CREDENTIALS = ("access_token", "refresh_token", "provider_token", "code")
 MAX_WAIT = 30.0
 
 
@@ -103,6 +105,7 @@ def begin(world: World, query: dict[str, str], token: str | None = None, linking
         assert response.is_redirect, f"/authorize: expected a redirect to the provider, got {response.status_code}"
         location = response.headers["location"]
     world.remembered["started at"] = world.client.instance_of(str(response.request.url))
+    world.remembered["provider request"] = location
     return location
 
 
@@ -151,6 +154,21 @@ def require_oauth(world: World) -> None:
         pytest.skip("not applicable: the target file names no [oauth] provider slot and issuer")
 
 
+def require_id_token_checks(world: World) -> None:
+    """A slot that reads the user from the provider's userinfo endpoint never looks at the ID token, so a
+    wrong one changes nothing there (GoTrue's keycloak slot, for one)."""
+    if not world.target.oauth.checks_id_token:
+        pytest.skip(
+            "not applicable: the target's provider slot reads the user from userinfo and never looks at the"
+            " ID token ([oauth] checks_id_token = false)"
+        )
+
+
+def nonce_sent(world: World) -> str | None:
+    """The nonce of the target's last authorization request to the provider, if it sent one."""
+    return flat_query(urlsplit(world.remembered["provider request"]).query).get("nonce") or None
+
+
 # --- given -------------------------------------------------------------------------------------------
 
 
@@ -173,13 +191,23 @@ def has_signed_in(world: World, name: str) -> None:
     world.remembered[f"user_id before:{name}"] = world.actor(name).user_id
 
 
+@given("the target sends the provider a nonce")
+def target_sends_nonce(world: World) -> None:
+    """Begins a sign-in (left unfinished) to read the target's authorization request to the provider."""
+    begin(world, authorize_query(world))
+    if nonce_sent(world) is None:
+        pytest.skip("not applicable: the target's authorization request carries no nonce (OPTIONAL in the code flow)")
+
+
 @given(phrase('the provider issues the ID tokens of "{name}" for another audience'))
 def wrong_audience(world: World, name: str) -> None:
+    require_id_token_checks(world)
     misbehave(world.target.oauth.issuer, "wrong_audience", provider_login(world, name))  # type: ignore[arg-type]
 
 
 @given(phrase('the provider issues the ID tokens of "{name}" with another nonce'))
 def wrong_nonce(world: World, name: str) -> None:
+    require_id_token_checks(world)
     misbehave(world.target.oauth.issuer, "wrong_nonce", provider_login(world, name))  # type: ignore[arg-type]
 
 
@@ -245,7 +273,7 @@ def forged_state(world: World, name: str) -> None:
     provider_url = begin(world, authorize_query(world))
     callback = urlsplit(through_provider(world, provider_url, provider_login(world, name)))
     query = flat_query(callback.query)
-    query["state"] = secrets.token_urlsafe(24)
+    query["state"] = str(uuid.uuid4())  # shaped like GoTrue's own states, so it is looked up, not just parsed
     world.record(get(world, urlunsplit(callback._replace(query=urlencode(query)))))
 
 
@@ -291,13 +319,37 @@ def code_in_query(world: World) -> None:
     assert not leaked, f"the redirect carries {leaked} besides the code"
 
 
+@then(phrase('the callback is refused with {status:d} "{code}" or a redirect carrying it'), converters={"status": int})
+def callback_refused(world: World, status: int, code: str) -> None:
+    """Refused before any flow is known: an error answer, or a redirect (to the site) naming the error,
+    with no credential anywhere in it."""
+    response = world.last()
+    if not response.is_redirect:
+        assert_refused(response, status, code)
+        tokens = [key for key in SESSION_KEYS[:2] if key in (json_body(response) or {})]
+        assert not tokens, f"the refusal carries {tokens}"
+        return
+    parts = urlsplit(response.headers["location"])
+    query, fragment = flat_query(parts.query), flat_query(parts.fragment)
+    values = {**query, **fragment}
+    assert values.get("error_code") == code, f"the callback redirected with error_code {values.get('error_code')!r}"
+    leaked = [key for key in CREDENTIALS if key in query or key in fragment]
+    assert not leaked, f"the error redirect carries {leaked}"
+
+
+@then("the target sent the provider a nonce")
+def target_sent_nonce(world: World) -> None:
+    assert nonce_sent(world), f"the authorization request carries no nonce: {world.remembered['provider request']}"
+
+
 @then(phrase('the site receives the error "{code}"'))
 def site_error(world: World, code: str) -> None:
     query, fragment = site_values(world)
     values = {**query, **fragment}
     assert values.get("error_code") == code, f"the site received {values.get('error_code')!r}: {values}"
     assert values.get("error"), "the redirect names no error"
-    assert "access_token" not in values and "code" not in values, "the error redirect still carries a credential"
+    leaked = [key for key in CREDENTIALS if key in values]
+    assert not leaked, f"the error redirect still carries {leaked}"
 
 
 @then(phrase('the browser is not sent to "{url}"'))
@@ -322,6 +374,14 @@ def permanent_with_identity(world: World, name: str) -> None:
     assert user.get("email") == provider_login(world, name), f"the user's email is {user.get('email')!r}"
     providers = [identity.get("provider") for identity in user.get("identities") or []]
     assert world.target.oauth.provider in providers, f"the user's identities are {providers}"
+
+
+@then(phrase('"{name}" has no identity of the provider'))
+def no_identity(world: World, name: str) -> None:
+    response = world.client.request("GET", "/user", token=world.actor(name).access_token())
+    assert response.status_code == 200, unexpected_status(200, response)
+    providers = [identity.get("provider") for identity in json_body(response).get("identities") or []]
+    assert world.target.oauth.provider not in providers, f"the user's identities are {providers}"
 
 
 @then(phrase('"{name}" has the user id they had before'))

@@ -23,6 +23,7 @@ from guestpass.reference.runtime import runtime
 from guestpass.reference.signin import signed_in
 
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 3.3
 
 
 def provider_of(request: Request, name: str | None) -> OidcProvider:
@@ -43,6 +44,14 @@ def code_challenge_of(request: Request) -> str | None:
     return challenge
 
 
+def extra_scopes_of(request: Request) -> tuple[str, ...]:
+    """GoTrue's `scopes`: comma-separated scopes the provider is asked for besides the usual ones."""
+    scopes = tuple(scope.strip() for scope in request.query_params.get("scopes", "").split(",") if scope.strip())
+    if not all(SCOPE_TOKEN.fullmatch(scope) for scope in scopes):
+        raise ApiError(ErrorCode.validation_failed, "scopes must be comma-separated OAuth scope tokens")
+    return scopes
+
+
 async def provider_url(request: Request, linking_user_id: uuid.UUID | None = None) -> str:
     """Opens a flow for the request's provider and returns the provider's authorization URL (a provider
     that cannot be read is refused before anything is written)."""
@@ -51,6 +60,7 @@ async def provider_url(request: Request, linking_user_id: uuid.UUID | None = Non
     provider = provider_of(request, name)
     redirect_to = allowed_redirect(rt.config, request.query_params.get("redirect_to"))
     challenge = code_challenge_of(request)
+    scopes = extra_scopes_of(request)
     try:
         endpoint = (await provider.discovery())["authorization_endpoint"]
     except (OidcFailure, KeyError) as failure:
@@ -58,7 +68,12 @@ async def provider_url(request: Request, linking_user_id: uuid.UUID | None = Non
     async with rt.db.transaction() as conn:
         flow = await oauth.open_flow(conn, rt.config, name, redirect_to, challenge, linking_user_id)  # type: ignore[arg-type]
     return provider.authorization_url(
-        endpoint, redirect_uri=oauth.callback_url(rt.config), state=flow.state, nonce=flow.nonce, verifier=flow.verifier
+        endpoint,
+        redirect_uri=oauth.callback_url(rt.config),
+        state=flow.state,
+        nonce=flow.nonce,
+        verifier=flow.verifier,
+        scopes=scopes,
     )
 
 

@@ -75,7 +75,7 @@ GRANTS = {"password": password_grant, "refresh_token": refresh_token_grant, "pkc
 async def token(request: Request) -> JSONResponse:
     grant = GRANTS.get(request.query_params.get("grant_type", ""))
     if grant is None:
-        raise ApiError(ErrorCode.unsupported_grant_type)
+        raise ApiError(ErrorCode.invalid_credentials, "unsupported_grant_type")
     return await grant(request)
 
 

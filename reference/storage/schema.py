@@ -89,10 +89,12 @@ refresh_tokens = Table(
     Column("id", Uuid, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("parent_id", Uuid, nullable=True),
+    Column("parent_id", Uuid, nullable=True, index=True),
     Column("revoked", Boolean, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp, nullable=True),
+    # the token itself, sealed with its parent's token (which only its holder has): see sessions.unseal
+    Column("sealed", String(128), nullable=True),
 )
 
 items = Table(

@@ -292,6 +292,31 @@ def no_reuse_interval(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(sessions, "refresh", lambda conn, raw, interval: original(conn, raw, -1))
 
 
+@defect(
+    "core", source="GoTrue: a detected reuse revokes the refresh tokens but keeps the session (refresh_token.go:91)"
+)
+def reuse_keeps_session(mp: pytest.MonkeyPatch) -> None:
+    async def revoke_tokens_only(conn: Any, raw: str) -> None:
+        session_id = select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == sessions.hash_token(raw))
+        statement = update(refresh_tokens).where(refresh_tokens.c.session_id.in_(session_id.scalar_subquery()))
+        await conn.execute(statement.values(revoked=True))
+
+    mp.setattr(sessions, "revoke_session_of_token", revoke_tokens_only)
+
+
+@defect("core", source="issue: a rotated token presented again mints a new token, so the chain forks")
+def rotated_token_forks(mp: pytest.MonkeyPatch) -> None:
+    async def fork(conn: Any, token: Any, raw: str, reusable_since: Any) -> str:
+        revoked_at = (
+            await conn.execute(select(refresh_tokens.c.revoked_at).where(refresh_tokens.c.id == token["id"]))
+        ).scalar_one()
+        if revoked_at is None or sessions.as_utc(revoked_at) < reusable_since:
+            raise ApiError(ErrorCode.refresh_token_already_used)
+        return await sessions.issue_refresh_token(conn, token["session_id"], token["id"], raw)
+
+    mp.setattr(sessions, "active_successor", fork)
+
+
 @defect("core", source="refresh errors in the OAuth2 form only, with no error code")
 def refresh_errors_without_code(mp: pytest.MonkeyPatch) -> AppWrapper:
     def rewrite(scope: Scope, status: int, body: Any) -> tuple[int, Any] | None:

@@ -9,12 +9,16 @@ from typing import Any
 import jwt
 import pytest
 from catalogue import AppWrapper, defect, is_request, patch_source, rewrite_responses
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping, delete, select, update
+from starlette.requests import Request
 from starlette.types import Scope
 
 from guestpass.reference import oauth, oidc
 from guestpass.reference.flows import external, identities, token
-from guestpass.reference.storage.schema import flow_states
+from guestpass.reference.runtime import runtime
+from guestpass.reference.sessions import hash_token
+from guestpass.reference.storage.schema import flow_states, items
+from guestpass.reference.users import get_user
 
 
 def patch_pkce_grant(mp: pytest.MonkeyPatch, change: Callable[[str], str]) -> None:
@@ -25,6 +29,18 @@ def patch_pkce_grant(mp: pytest.MonkeyPatch, change: Callable[[str], str]) -> No
 
 @defect("oauth", source="the ID token's nonce is never compared with the one the sign-in sent")
 def oauth_nonce_not_checked(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(oidc, "hmac", types.SimpleNamespace(compare_digest=lambda first, second: True))
+
+
+@defect("oauth", source="no nonce (OPTIONAL in the code flow): the authorization request sends none, none is compared")
+def oauth_nonce_not_sent(mp: pytest.MonkeyPatch) -> None:
+    original = oidc.OidcProvider.authorization_url
+
+    def authorization_url(self: oidc.OidcProvider, endpoint: str, **options: Any) -> str:
+        url = original(self, endpoint, **options)
+        return url.replace(f"&nonce={options['nonce']}", "")
+
+    mp.setattr(oidc.OidcProvider, "authorization_url", authorization_url)
     mp.setattr(oidc, "hmac", types.SimpleNamespace(compare_digest=lambda first, second: True))
 
 
@@ -70,6 +86,20 @@ def oauth_pkce_verifier_ignored(mp: pytest.MonkeyPatch) -> None:
     patch_pkce_grant(mp, lambda code: code.replace(verifier_check, "if False:"))
 
 
+@defect("oauth", source="the auth code is looked up but never deleted: it buys a session every time (RFC 6749 4.1.2)")
+def oauth_auth_code_reusable(mp: pytest.MonkeyPatch) -> None:
+    async def take_auth_code(conn: Any, auth_code: str) -> RowMapping:
+        statement = select(flow_states).where(
+            flow_states.c.auth_code_hash == hash_token(auth_code), flow_states.c.stage == oauth.CODE
+        )
+        flow = (await conn.execute(statement)).mappings().first()
+        if flow is None:
+            raise oauth.ApiError(oauth.ErrorCode.flow_state_not_found)
+        return flow
+
+    mp.setattr(oauth, "take_auth_code", take_auth_code)
+
+
 @defect("oauth", source="the callback answers the session itself even when the client began with a code_challenge")
 def oauth_pkce_session_in_callback(mp: pytest.MonkeyPatch) -> None:
     patch_source(
@@ -105,6 +135,46 @@ def oauth_linking_creates_second_user(mp: pytest.MonkeyPatch) -> None:
         "completed_flow",
         lambda code: code.replace('if flow["linking_user_id"] is not None:', "if False:"),
     )
+
+
+@defect("oauth", source="anonymous rows taken for scratch data: the upgrade by linking deletes them")
+def oauth_link_drops_anonymous_rows(mp: pytest.MonkeyPatch) -> None:
+    original = oauth.linked_user
+
+    async def linked_user(conn: Any, user_id: Any, provider: str, claims: dict[str, Any]) -> Any:
+        user = await get_user(conn, user_id)
+        linked = await original(conn, user_id, provider, claims)
+        if user is not None and user["is_anonymous"]:
+            await conn.execute(delete(items).where(items.c.user_id == user_id))
+        return linked
+
+    mp.setattr(oauth, "linked_user", linked_user)
+
+
+@defect("oauth", source="a refused link falls back to the sign-in merge: the caller's rows go to the identity's owner")
+def oauth_refused_link_hands_rows_over(mp: pytest.MonkeyPatch) -> None:
+    owners: dict[Any, Any] = {}  # linking user id -> the user the identity belongs to
+    original_link, original_flow = oauth.linked_user, external.completed_flow
+
+    async def linked_user(conn: Any, user_id: Any, provider: str, claims: dict[str, Any]) -> Any:
+        existing = await oauth.identity_of(conn, provider, claims["sub"])
+        if existing is not None and existing["user_id"] != user_id:
+            owners[user_id] = existing["user_id"]
+        return await original_link(conn, user_id, provider, claims)
+
+    async def completed_flow(request: Request, flow: dict) -> dict[str, str]:
+        try:
+            return await original_flow(request, flow)
+        except oauth.ApiError:
+            owner = owners.pop(flow["linking_user_id"], None)
+            if owner is not None:
+                async with runtime(request).db.transaction() as conn:
+                    moved = items.c.user_id == flow["linking_user_id"]
+                    await conn.execute(update(items).where(moved).values(user_id=owner))
+            raise
+
+    mp.setattr(oauth, "linked_user", linked_user)
+    mp.setattr(external, "completed_flow", completed_flow)
 
 
 @defect("oauth", source="the identity's sub is not looked up: every sign-in through the provider is a sign-up")
