@@ -154,7 +154,7 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "token_ttl": config.mail_token_ttl,
             "send_interval": config.mail_send_interval,
         },
-        "mfa": {"challenge_ttl": config.mfa_challenge_ttl},
+        "mfa": {"challenge_ttl": config.mfa_challenge_ttl, "verify_attempts": config.mfa_verify_attempts_per_window},
         "passkeys": {
             "rp_id": config.webauthn_rp_id,
             "origin": config.webauthn_origins.split(",")[0].strip(),

@@ -140,17 +140,31 @@ Feature: TOTP second factor
 
   @MFA-011 @must
   Scenario: Guessing codes is stopped, and then even the right code is refused
-    Repeated wrong codes for one factor MUST be stopped with 429 `over_request_rate_limit` within 20
-    attempts, and while the limit lasts a correct code MUST be refused the same way.
+    Repeated wrong codes from one client MUST be stopped with 429 `over_request_rate_limit` once the
+    attempts the target allows (its [mfa] verify_attempts, 20 unless it says otherwise) are used up,
+    and while the limit lasts a correct code MUST be refused the same way.
 
     Given a registered user "Dana" who has signed in
     And "Dana" has enrolled a TOTP factor
     And "Dana" has created a challenge for their factor
-    When "Dana" enters wrong codes until refused, at most 20 times
+    When "Dana" enters wrong codes until refused, past the target's verify attempts
     Then the request is refused with 429 "over_request_rate_limit"
     And every earlier attempt was refused with 422 "mfa_verification_failed"
     When "Dana" verifies a new challenge with the current code
     Then the request is refused with 429 "over_request_rate_limit"
+
+  @MFA-020 @should
+  Scenario: Guessing codes from many addresses is stopped too
+    Wrong codes for one factor SHOULD be limited per factor, not only per client: guesses that each
+    come from another client address MUST still be stopped with 429 `over_request_rate_limit`
+    within the attempts the target allows. A per-address limit alone lets a guesser with many
+    addresses walk the code space of one factor.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    When "Dana" enters wrong codes from a new client address each time until refused, past the target's verify attempts
+    Then the request is refused with 429 "over_request_rate_limit"
+    And every earlier attempt was refused with 422 "mfa_verification_failed"
 
   @MFA-012 @must
   Scenario: A verified factor cannot be removed from an aal1 session
@@ -225,14 +239,15 @@ Feature: TOTP second factor
 
   @MFA-018 @must
   Scenario: An ill-formed factor id is an unknown factor
-    A factor id that is not a UUID MUST answer 404 `mfa_factor_not_found`, never a server error.
+    A factor id that is not a UUID MUST answer 404 with `mfa_factor_not_found`, or with
+    `validation_failed` as GoTrue answers an ill-formed id, never a server error.
 
     Given a registered user "Dana" who has signed in
     When "Dana" sends "POST /factors/not-a-factor/challenge" with JSON
       """
       {}
       """
-    Then the request is refused with 404 "mfa_factor_not_found"
+    Then the request is refused with 404 "mfa_factor_not_found" or "validation_failed"
 
   @MFA-019 @must
   Scenario: A verification without a code is refused as invalid

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pyotp
@@ -16,7 +17,7 @@ from guestpass.conformance.parallel import run_together
 from guestpass.conformance.steps.common import assert_refused, error_code, json_body, unexpected_status
 from guestpass.conformance.steps.core import ON_DEVICE, last_claims, refresh, sign_in
 from guestpass.conformance.steps.phrases import phrase
-from guestpass.conformance.world import DEFAULT_DEVICE, World
+from guestpass.conformance.world import DEFAULT_DEVICE, World, fresh_client_key
 
 PERIOD = 30
 MIN_SECRET_BITS = 128  # RFC 4226 §4, R6
@@ -236,10 +237,10 @@ def verifies_in_parallel(world: World, name: str, count: int) -> None:
         adopt_verified(world, name, response, code, DEFAULT_DEVICE)
 
 
-@when(phrase('"{name}" enters wrong codes until refused, at most {count:d} times'), converters={"count": int})
-def guesses_codes(world: World, name: str, count: int) -> None:
+@when(phrase('"{name}" enters wrong codes until refused, past the target\'s verify attempts'))
+def guesses_codes(world: World, name: str) -> None:
     secret, attempts = factor_of(world, name)["secret"], []
-    for attempt in range(count):
+    for attempt in range(world.target.mfa_verify_attempts + 1):
         body = {"challenge_id": challenge_of(world, name)["id"], "code": wrong_code(secret, attempt)}
         response = verify(world, name, body)
         if response.status_code == 422 and error_code(response) == "mfa_challenge_expired":
@@ -248,6 +249,30 @@ def guesses_codes(world: World, name: str, count: int) -> None:
         attempts.append(world.record(response))
         if response.status_code != 422:
             break
+    world.remembered["attempts"] = attempts
+
+
+@when(
+    phrase(
+        '"{name}" enters wrong codes from a new client address each time until refused, past the target\'s verify '
+        "attempts"
+    )
+)
+def guesses_codes_from_many_addresses(world: World, name: str) -> None:
+    if not world.target.rate_limits.header:
+        pytest.skip("not applicable: the target names no rate-limit header, so the suite cannot be several clients")
+    secret, attempts, own_key = factor_of(world, name)["secret"], [], world.client.client_key
+    try:
+        for attempt in range(world.target.mfa_verify_attempts + 1):
+            world.client.client_key = fresh_client_key()
+            expect_ok(create_challenge(world, name), f"{name} creating a challenge from a new address")
+            body = {"challenge_id": challenge_of(world, name)["id"], "code": wrong_code(secret, attempt)}
+            response = world.record(verify(world, name, body))
+            attempts.append(response)
+            if response.status_code != 422:
+                break
+    finally:
+        world.client.client_key = own_key
     world.remembered["attempts"] = attempts
 
 
@@ -326,8 +351,12 @@ def assert_usable_secret(secret: Any, uri: Any) -> None:
     bits = len(secret.rstrip("=")) * 5
     assert bits >= MIN_SECRET_BITS, f"the secret has {bits} bits, fewer than RFC 4226's {MIN_SECRET_BITS}"
     assert isinstance(uri, str) and uri.startswith("otpauth://totp/"), f"the uri {uri!r} is not an otpauth TOTP URI"
-    parsed = pyotp.parse_uri(uri)
-    assert isinstance(parsed, pyotp.TOTP) and parsed.secret == secret, "the uri does not carry the secret"
+    parts = urlsplit(uri)
+    assert parse_qs(parts.query).get("secret") == [secret], "the uri does not carry the secret"
+    # The label is "issuer:account"; an issuer with a colon (GoTrue's host:port) is not escaped in it.
+    issuer = parse_qs(parts.query).get("issuer", [None])[0]
+    label = unquote(parts.path.removeprefix("/"))
+    assert issuer is None or label.startswith(issuer + ":"), f"the label {label!r} does not start with {issuer!r}"
 
 
 def assert_svg_markup(qr_code: Any) -> None:

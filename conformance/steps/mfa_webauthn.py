@@ -9,7 +9,7 @@ import httpx
 from pytest_bdd import given, then, when
 
 from guestpass.conformance.parallel import run_together
-from guestpass.conformance.steps.common import json_body
+from guestpass.conformance.steps.common import assert_refused, json_body
 from guestpass.conformance.steps.mfa import (
     adopt_verified,
     challenge_of,
@@ -173,3 +173,14 @@ def asks_for_signature(world: World, name: str) -> None:
     allowed = [entry.get("id") for entry in options.get("allowCredentials") or []]
     credential = world.remembered.get(f"credential:{name}")
     assert allowed == [credential], f"allowCredentials names {allowed}, not the factor's credential {credential}"
+
+
+@then(
+    phrase('every other parallel response is refused with {status:d} "{code}" or "{other}"'),
+    converters={"status": int},
+)
+def others_refused_with_either(world: World, status: int, code: str, other: str) -> None:
+    others = [response for response in world.parallel_responses if response.status_code != 200]
+    assert others, "no parallel response was refused"
+    for response in others:
+        assert_refused(response, status, code, other)

@@ -12,7 +12,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from guestpass.conformance.parallel import run_together
-from guestpass.conformance.steps.common import assert_refused, json_body, unexpected_status
+from guestpass.conformance.steps.common import assert_refused, error_code, json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import Actor, World
@@ -102,6 +102,21 @@ def has_signed_in_with_passkey(world: World, name: str) -> None:
     world.remembered["clone"] = authenticator_of(world, name).clone()
     response = sign_in_with(world, name)
     assert response.status_code == 200, f"setup: passkey sign-in: {unexpected_status(200, response)}"
+
+
+@given(phrase('a clone of the authenticator of "{name}" was kept'))
+def clone_kept(world: World, name: str) -> None:
+    world.remembered[f"kept clone:{name}"] = authenticator_of(world, name).clone()
+
+
+@given(
+    phrase('someone has signed in {count:d} times with the passkey on the authenticator of "{name}"'),
+    converters={"count": int},
+)
+def has_signed_in_times(world: World, name: str, count: int) -> None:
+    for _ in range(count):
+        response = sign_in_with(world, name)
+        assert response.status_code == 200, f"setup: passkey sign-in: {unexpected_status(200, response)}"
 
 
 @given(phrase('"{name}" has registered as many passkeys as the target allows'))
@@ -208,6 +223,12 @@ def signs_in_tampered(world: World, name: str) -> None:
 def clone_signs_in(world: World, name: str) -> None:
     offered, credential = answer_sign_in(world, name, authenticator=world.remembered["clone"])
     world.record(verify(world, "authentication", {"challenge_id": offered["challenge_id"], "credential": credential}))
+
+
+@when(phrase('the kept clone of the authenticator of "{name}" signs in twice'))
+def kept_clone_signs_in_twice(world: World, name: str) -> None:
+    clone = world.remembered[f"kept clone:{name}"]
+    world.remembered["clone sign-ins"] = [sign_in_with(world, name, authenticator=clone) for _ in range(2)]
 
 
 @when(phrase('"{name}" registers the same credential again'))
@@ -330,6 +351,24 @@ def one_sign_in(world: World) -> None:
     for response in world.parallel_responses:
         if response.status_code != 200:
             assert_refused(response, 400, "webauthn_challenge_not_found", "webauthn_verification_failed")
+
+
+@then(phrase('each clone sign-in is a session or refused with {status:d} "{code}"'), converters={"status": int})
+def clone_sign_ins_answered(world: World, status: int, code: str) -> None:
+    for response in world.remembered["clone sign-ins"]:
+        if response.status_code == 200:
+            assert "access_token" in json_body(response), f"the clone's 200 carries no session: {json_body(response)}"
+        else:
+            assert_refused(response, status, code)
+
+
+@then("the second clone sign-in is answered as the first")
+def clone_answered_alike(world: World) -> None:
+    first, second = [(response.status_code, error_code(response)) for response in world.remembered["clone sign-ins"]]
+    assert second == first, (
+        f"the clone's first sign-in answered {first}, its second {second}: a refused clone whose next count "
+        "passes has lowered the stored counter to its own"
+    )
 
 
 @then(phrase('"{name}" is permanent with the same user id'))

@@ -92,7 +92,9 @@ def email_changed_without_confirmation(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(user, "request_email_change", request_email_change)
 
 
-@defect("email-change", source="GoTrue with secure email change off: only the new address confirms")
+@defect(
+    "email-change", "email-confirmation", source="GoTrue with secure email change off: only the new address confirms"
+)
 def email_change_single_confirmation(mp: pytest.MonkeyPatch) -> None:
     patch_source(
         mp,

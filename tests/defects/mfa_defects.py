@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import os
 import uuid
 from typing import Any
@@ -170,6 +171,34 @@ def mfa_no_brute_force_limit(mp: pytest.MonkeyPatch) -> None:
 @defect("mfa-totp", source="a limiter that counts wrong codes but lets a right one through: the guesser still wins")
 def mfa_lock_spares_right_codes(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(mfa, "refuse_when_locked", nothing)
+
+
+_client: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="")
+
+
+@defect(
+    "mfa-totp", source="GoTrue: MFA verifications limited per client address (apilimiter FactorVerify), not per factor"
+)
+def mfa_limit_per_client_only(mp: pytest.MonkeyPatch) -> AppWrapper:
+    original_hits, original_consume = mfa.hits, mfa.consume
+    mp.setattr(
+        mfa, "hits", lambda conn, bucket, key, **limits: original_hits(conn, bucket, key + _client.get(), **limits)
+    )
+    mp.setattr(
+        mfa,
+        "consume",
+        lambda conn, bucket, key, **limits: original_consume(conn, bucket, key + _client.get(), **limits),
+    )
+
+    def wrap(app: Any) -> Any:
+        async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                _client.set(dict(scope["headers"]).get(b"sb-forwarded-for", b"").decode())
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return wrap
 
 
 # --- enrollment and unenrollment ---------------------------------------------------------------------

@@ -6,11 +6,15 @@ from typing import Any
 
 import pytest
 import webauthn.authentication.verify_authentication_response as webauthn_authentication
-from catalogue import defect, patch_source
+from catalogue import defect, patch_source, replace_function
+from sqlalchemy import update
 from webauthn.helpers import base64url_to_bytes, parse_client_data_json
 
 from guestpass.reference import passkeys
+from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows import passkeys as passkey_flows
+from guestpass.reference.runtime import runtime
+from guestpass.reference.storage.schema import passkeys as passkeys_table
 
 
 def challenges_read_not_deleted(mp: pytest.MonkeyPatch) -> None:
@@ -96,6 +100,42 @@ def passkey_counter_ignored(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(passkeys, "verify_authentication_response", verify_authentication_response)
     patch_source(
         mp, passkeys, "record_use", lambda code: code.replace(', passkeys.c.sign_count == passkey["sign_count"]', "")
+    )
+
+
+@defect("passkeys", source="a refused assertion's counter stored anyway: a clone's sign-in lowers the stored counter")
+def passkey_counter_lowered_by_clone(mp: pytest.MonkeyPatch) -> None:
+    original = passkey_flows.authentication_verify
+
+    async def authentication_verify(request: Any) -> Any:
+        try:
+            return await original(request)
+        except ApiError as error:
+            if error.code == ErrorCode.webauthn_verification_failed:
+                credential = (await passkey_flows.json_object(request)).get("credential") or {}
+                data = base64url_to_bytes(credential["response"]["authenticatorData"])
+                async with runtime(request).db.transaction() as conn:
+                    passkey = await passkeys.find_by_credential(conn, credential)
+                    count = int.from_bytes(data[33:37], "big")
+                    statement = update(passkeys_table).where(passkeys_table.c.id == passkey["id"])
+                    await conn.execute(statement.values(sign_count=count))
+            raise
+
+    replace_function(mp, passkey_flows, "authentication_verify", authentication_verify)
+
+
+@defect(
+    "passkeys", source="GoTrue PasskeyUpdate/PasskeyDelete: 404 validation_failed, not webauthn_credential_not_found"
+)
+def passkey_not_found_validation_failed(mp: pytest.MonkeyPatch) -> None:
+    patch_source(
+        mp,
+        passkey_flows,
+        "owned_passkey_id",
+        lambda code: code.replace(
+            "ApiError(ErrorCode.webauthn_credential_not_found)",
+            'ApiError(ErrorCode.validation_failed, "Passkey not found", status=404)',
+        ),
     )
 
 
