@@ -316,6 +316,7 @@ def spec(argv: Sequence[str]) -> int:
 
 def targets(argv: Sequence[str]) -> int:
     from guestpass.conformance.target_template import target_template
+    from guestpass.conformance.target_template_gotrue import gotrue_template
 
     parser = argparse.ArgumentParser(prog="guestpass targets", description="Target files.")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -324,11 +325,19 @@ def targets(argv: Sequence[str]) -> int:
     init.add_argument("--base-url")
     init.add_argument("--name")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument(
+        "--for",
+        dest="implementation",
+        choices=["any", "gotrue"],
+        default="any",
+        help="gotrue: a file for a Supabase Auth (GoTrue) server, naming the setting behind every value",
+    )
     args = parser.parse_args(argv)
     if args.file.exists() and not args.force:
         print(f"guestpass: {args.file} exists (--force overwrites it)", file=sys.stderr)
         return EXIT_USAGE
-    args.file.write_text(target_template(args.base_url, args.name))
+    template = gotrue_template if args.implementation == "gotrue" else target_template
+    args.file.write_text(template(args.base_url, args.name))
     print(f"guestpass: wrote {args.file}; fill in the keys and delete the capabilities your server lacks")
     return EXIT_OK
 
@@ -477,12 +486,23 @@ def oidc_provider(argv: Sequence[str]) -> int:
     parser.add_argument("--redirect-uri", action="append", required=True, help="the server's OAuth callback URL")
     parser.add_argument("--client-id", default="guestpass")
     parser.add_argument("--client-secret", help="default: a random one")
+    parser.add_argument(
+        "--routes",
+        choices=["oidc-provider", "keycloak"],
+        default="oidc-provider",
+        help="keycloak: the endpoints at Keycloak's paths (/protocol/openid-connect/...), PKCE optional, for "
+        "servers with a Keycloak provider slot such as Supabase Auth (GoTrue)",
+    )
     args = parser.parse_args(argv)
     if not node_available():
         print("guestpass: the OpenID provider needs Node.js 20.19 or later and npm", file=sys.stderr)
         return EXIT_USAGE
     with OidcProvider(
-        args.redirect_uri, client_id=args.client_id, client_secret=args.client_secret, port=args.port
+        args.redirect_uri,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        port=args.port,
+        routes=args.routes,
     ) as provider:
         settings = {"issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret}
         print(json.dumps(settings, indent=2))

@@ -10,6 +10,7 @@ import pytest
 from guestpass.conformance.capabilities import CAPABILITIES
 from guestpass.conformance.target import DEFAULT_CAPABILITIES, Target, target_schema
 from guestpass.conformance.target_template import PLACEHOLDER_BASE_URL, target_template
+from guestpass.conformance.target_template_gotrue import gotrue_template
 
 SECTIONS = {
     "keys": ("anon", "service_role", "jwt_secret", "jwt_private_key_file"),
@@ -90,3 +91,13 @@ def test_the_published_schema_names_every_capability_and_every_key_of_the_templa
     assert set(TOP_LEVEL_KEYS) | set(SECTIONS) == schema["properties"].keys()
     for section, keys in SECTIONS.items():
         assert set(keys) <= schema["properties"][section]["properties"].keys()
+
+
+def test_the_gotrue_template_loads_and_names_a_setting_for_every_claimed_capability() -> None:
+    template = gotrue_template()
+    target = Target.from_dict(tomllib.loads(template))
+    assert target.base_url == "http://127.0.0.1:9999" and not target.oauth.checks_id_token
+    for capability in target.capabilities - {"core", "admin"}:
+        line = re.search(rf'^\s+"{re.escape(capability)}",\s+# (.*)$', template, re.MULTILINE)
+        assert line and ("GOTRUE_" in line[1] or "variant" in line[1]), capability
+    assert not target.capabilities & {"merge", "owned-data", "cli-handoff", "sessions", "self-delete"}
