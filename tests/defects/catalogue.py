@@ -292,6 +292,14 @@ def no_reuse_interval(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(sessions, "refresh", lambda conn, raw, interval: original(conn, raw, -1))
 
 
+@defect("core", source="strict rotation: a rotated token is never honoured, so racing tabs lose their session")
+def rotated_token_never_honoured(mp: pytest.MonkeyPatch) -> None:
+    async def refuse(conn: Any, token: Any, raw: str, reusable_since: Any) -> str:
+        raise ApiError(ErrorCode.refresh_token_already_used)
+
+    mp.setattr(sessions, "active_successor", refuse)
+
+
 @defect(
     "core", source="GoTrue: a detected reuse revokes the refresh tokens but keeps the session (refresh_token.go:91)"
 )
@@ -953,7 +961,11 @@ def sessions_no_current(mp: pytest.MonkeyPatch) -> AppWrapper:
 
 
 # The defects of the mail flows and of MFA live in their own modules; importing them registers them.
+import address_abuse_defects  # noqa: E402, F401
+import handoff_abuse_defects  # noqa: E402, F401
+import input_abuse_defects  # noqa: E402, F401
 import mail_defects  # noqa: E402, F401
+import mfa_abuse_defects  # noqa: E402, F401
 import mfa_defects  # noqa: E402, F401
 import oauth_defects  # noqa: E402, F401
 import passkey_defects  # noqa: E402, F401
