@@ -53,12 +53,14 @@ def create_app() -> Starlette:
 
 
 def share_settings(database_url: str, base_url: str) -> None:
-    """Settings every worker reads; anonymous sign-ins are not rate limited (the load comes from one host)."""
+    """Settings every worker reads; anonymous sign-ins are not rate limited (the load comes from one host),
+    and each visitor's address travels in Sb-Forwarded-For, so that they count in rows of their own."""
     os.environ.update(
         GUESTPASS_DATABASE_URL=database_url,
         GUESTPASS_EXTERNAL_URL=base_url,
         GUESTPASS_JWT_SECRET=os.environ.get("GUESTPASS_JWT_SECRET") or tokens.generate_secret(),
         GUESTPASS_ANONYMOUS_SIGN_INS_PER_WINDOW=NO_LIMIT,
+        GUESTPASS_RATE_LIMIT_HEADER="Sb-Forwarded-For",  # the load's visitors are told apart by it, as behind a proxy
     )
 
 

@@ -24,6 +24,7 @@ REFERENCE_COMMAND = (sys.executable, "-m", "guestpass.reference")
 STARTUP_TIMEOUT = 60.0
 OIDC_PROVIDER_NAME = "guestpass"
 OIDC_CALLBACK = "http://127.0.0.1/auth/v1/callback"  # any port on loopback (RFC 8252 §7.3)
+TRUSTED_HEADER = "Sb-Forwarded-For"  # named explicitly: each scenario counts as its own client by this header
 
 
 @dataclass
@@ -74,7 +75,10 @@ def start_server(
     ]
     with log_file.open("w") as log:
         process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "GUESTPASS_RATE_LIMIT_HEADER": TRUSTED_HEADER, **(env or {})},
         )
     return ServerProcess(process, target_file, log_file)
 
@@ -134,7 +138,7 @@ def _reference_servers(
     mail = ["--smtp-port", str(free_port())]
     servers = {"main": start_server(command, workdir, "main", database_url, mail, oidc_env)}
     for name, flags in VARIANTS.items() if variants else ():
-        servers[name] = start_server(command, workdir, name, None, [*flags, *mail])
+        servers[name] = start_server(command, workdir, name, None, [*flags, *mail], oidc_env)
     try:
         described = {name: server.wait_until_listening() for name, server in servers.items()}
         if provider is not None:

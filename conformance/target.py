@@ -40,6 +40,7 @@ class Mail:
     generate_link: bool = False
     token_ttl: float | None = None
     send_interval: float | None = None
+    verify_attempts: int = 30  # wrong /verify codes (or wrong passwords) one client gets before 429
 
     @property
     def readable(self) -> bool:
@@ -122,6 +123,7 @@ class Target:
                 generate_link=bool(mail.get("generate_link", False)),
                 token_ttl=mail.get("token_ttl"),
                 send_interval=mail.get("send_interval"),
+                verify_attempts=mail.get("verify_attempts", 30),
             ),
             mfa_challenge_ttl=data.get("mfa", {}).get("challenge_ttl"),
             mfa_verify_attempts=data.get("mfa", {}).get("verify_attempts", 20),

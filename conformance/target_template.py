@@ -80,7 +80,8 @@ SECTIONS = """\
 # The request header the server keys its rate limits by (each scenario sends its own value, so
 # scenarios do not share a budget). Missing: every request comes from one client, and the
 # rate-limit scenarios are not applicable; raise the server's limits for the run.
-# header = "Sb-Forwarded-For"
+# The server must trust only the header its operator names (GoTrue: GOTRUE_RATE_LIMIT_HEADER).
+# header = "X-Forwarded-For"
 # Anonymous sign-ins allowed per client per window. Missing: the rate-limit scenarios are not applicable.
 # anonymous_sign_ins = 30
 # The length of that window in seconds, for the record (the suite never waits one out).
@@ -104,6 +105,9 @@ refresh_token_reuse_interval = 10
 # token_ttl = 3600
 # Seconds between two mails to one address, for the record.
 # send_interval = 60
+# Wrong codes on /verify (and, counted apart, wrong passwords on the password grant) one client gets
+# before it is answered 429 (GoTrue: the burst of its verify and token limiters, 30). Missing: 30.
+# verify_attempts = 30
 
 [mfa]
 # Seconds an MFA challenge lives. Missing, or longer than the suite waits: the challenge-expiry

@@ -61,6 +61,8 @@ smtp_capture_port = 2525
 token_ttl = 30
 # GOTRUE_SMTP_MAX_FREQUENCY (default 60s).
 send_interval = 60
+# The burst of GOTRUE_RATE_LIMIT_VERIFY (default 30 per 5 minutes per client): leave it at its default.
+verify_attempts = 30
 
 [mfa]
 # GOTRUE_MFA_CHALLENGE_EXPIRY_DURATION: never below 300, so the challenge-expiry scenarios are not applicable.

@@ -2,12 +2,14 @@
 
 from pytest_bdd import scenarios
 
+from guestpass.conformance.steps.addresses import *  # noqa: F403
 from guestpass.conformance.steps.admin import *  # noqa: F403  (step definitions are fixtures)
 from guestpass.conformance.steps.anonymous import *  # noqa: F403
 from guestpass.conformance.steps.cli import *  # noqa: F403
 from guestpass.conformance.steps.common import *  # noqa: F403
 from guestpass.conformance.steps.core import *  # noqa: F403
 from guestpass.conformance.steps.data import *  # noqa: F403
+from guestpass.conformance.steps.hostile_input import *  # noqa: F403
 from guestpass.conformance.steps.mail import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403
 from guestpass.conformance.steps.mfa import *  # noqa: F403

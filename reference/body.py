@@ -1,4 +1,5 @@
-"""Reading request bodies: JSON objects with typed fields, or 400 bad_json / validation_failed."""
+"""Reading request bodies: JSON objects with typed fields, or 400 bad_json / validation_failed. The body's
+size is bounded before it is read (app.BodyLimit); metadata objects are bounded here."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.runtime import runtime
 
 T = TypeVar("T")
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates: no database column takes them
+METADATA_FIELDS = ("data", "user_metadata", "app_metadata")  # every body field a flow stores as user metadata
 
 
 def _not_json(constant: str) -> Any:
@@ -55,7 +58,21 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(ErrorCode.bad_json, "Request body must be a JSON object")
     if not storable(body):
         raise ApiError(ErrorCode.validation_failed, "Text may not contain NUL characters or unpaired surrogates")
+    check_metadata_size(body, runtime(request).config.max_metadata_bytes)
     return body
+
+
+def json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def check_metadata_size(body: dict[str, Any], limit: int) -> None:
+    """400 validation_failed for a metadata object over `limit` bytes of JSON: it is stored, and every
+    access token and session answer carries it, so it is refused before anything is written."""
+    for name in METADATA_FIELDS:
+        value = body.get(name)
+        if isinstance(value, dict) and json_size(value) > limit:
+            raise ApiError(ErrorCode.validation_failed, f"{name} may not be larger than {limit} bytes of JSON")
 
 
 def field(body: dict[str, Any], name: str, kind: type[T]) -> T | None:

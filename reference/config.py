@@ -38,7 +38,7 @@ class Config:
     mailer_autoconfirm: bool = True
     password_min_length: int = 6
     password_cost: PasswordCost = field(default_factory=PasswordCost)
-    rate_limit_header: str = "Sb-Forwarded-For"
+    rate_limit_header: str = ""  # trust no client-IP header unless the operator names the one its proxy sets
     anonymous_sign_ins_per_window: int = 30
     rate_limit_window_seconds: int = 3600
     cli_attempt_ttl: int = 7200
@@ -49,9 +49,12 @@ class Config:
     smtp_sender: str = "guestpass <noreply@guestpass.invalid>"
     mail_token_ttl: int = 3600
     mail_send_interval: int = 60
+    verify_attempts_per_window: int = 30  # wrong /verify codes, and apart from them wrong passwords, per client
+    code_attempts: int = 5  # wrong guesses that spend a mailed code
     secure_email_change: bool = True
     mfa_challenge_ttl: int = 300
     mfa_verify_attempts_per_window: int = 5
+    mfa_unverified_factor_ttl: int = 300  # GoTrue: factor_expiry_duration, 300 s
     mfa_webauthn_enabled: bool = True
     passkeys_enabled: bool = True
     passkey_upgrade_enabled: bool = True
@@ -63,6 +66,8 @@ class Config:
     max_passkeys_per_user: int = 10
     oidc_providers: str = ""
     oauth_flow_ttl: int = 600
+    max_body_bytes: int = 1 << 20  # GoTrue's bound (internal/api/api.go limitRequestBody)
+    max_metadata_bytes: int = 16 << 10  # serialized JSON of user_metadata / app_metadata
 
     @property
     def jwt_issuer(self) -> str:
@@ -76,11 +81,13 @@ TEST_PROFILE: dict[str, Any] = {
     "password_cost": PasswordCost(time_cost=1, memory_cost_kib=64, parallelism=1),
     "access_token_ttl": 600,
     "refresh_token_reuse_interval": 1,
+    "rate_limit_header": "Sb-Forwarded-For",  # the suite tells its scenarios apart by this header
     "anonymous_sign_ins_per_window": 10,
     "cli_poll_interval": 1,
     "mail_token_ttl": 3,
     "mail_send_interval": 1,
     "mfa_challenge_ttl": 2,
+    "mfa_unverified_factor_ttl": 30,
     "webauthn_challenge_ttl": 2,
     "max_passkeys_per_user": 3,
     "webauthn_user_verification": "required",
@@ -123,9 +130,12 @@ _SCALAR_TYPES: dict[str, type] = {
     "smtp_sender": str,
     "mail_token_ttl": int,
     "mail_send_interval": int,
+    "verify_attempts_per_window": int,
+    "code_attempts": int,
     "secure_email_change": bool,
     "mfa_challenge_ttl": int,
     "mfa_verify_attempts_per_window": int,
+    "mfa_unverified_factor_ttl": int,
     "mfa_webauthn_enabled": bool,
     "passkeys_enabled": bool,
     "passkey_upgrade_enabled": bool,
@@ -137,6 +147,8 @@ _SCALAR_TYPES: dict[str, type] = {
     "max_passkeys_per_user": int,
     "oidc_providers": str,
     "oauth_flow_ttl": int,
+    "max_body_bytes": int,
+    "max_metadata_bytes": int,
 }
 
 
@@ -166,4 +178,8 @@ def validate(config: Config) -> Config:
         raise ValueError("webauthn_user_verification must be required, preferred or discouraged")
     if config.access_token_ttl < 30:
         raise ValueError("access_token_ttl must be at least 30 seconds")
+    if config.verify_attempts_per_window < 1 or config.code_attempts < 1:
+        raise ValueError("verify_attempts_per_window and code_attempts must be at least 1")
+    if not 0 < config.max_metadata_bytes < config.max_body_bytes:
+        raise ValueError("max_metadata_bytes must be positive and below max_body_bytes")
     return config

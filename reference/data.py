@@ -52,8 +52,11 @@ async def create_item(request: Request) -> JSONResponse:
     async with rt.db.transaction() as conn:
         caller = await authenticate(request, conn)
         now = utcnow()
-        # Touching the owner in the same transaction keeps the reaper off a user who is contributing.
-        await update_user(conn, caller.user["id"], last_active_at=now)
+        # Touching the owner keeps the reaper off a user who is contributing, and locks the owner until the row
+        # is in: a deletion or merge that comes meanwhile waits and takes the row along, and one that came
+        # first has taken the user (and its sessions), so the write is refused as any later request would be.
+        if await update_user(conn, caller.user["id"], last_active_at=now) is None:
+            raise ApiError(ErrorCode.session_not_found)
         row = (
             (
                 await conn.execute(

@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     phone_provider_disabled = "phone_provider_disabled"
     refresh_token_already_used = "refresh_token_already_used"
     refresh_token_not_found = "refresh_token_not_found"
+    request_entity_too_large = "request_entity_too_large"
     same_password = "same_password"
     session_not_found = "session_not_found"
     single_identity_not_deletable = "single_identity_not_deletable"
@@ -122,6 +123,7 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ),
     ErrorCode.refresh_token_already_used: (400, "Invalid Refresh Token: Already Used"),
     ErrorCode.refresh_token_not_found: (400, "Invalid Refresh Token: Refresh Token Not Found"),
+    ErrorCode.request_entity_too_large: (413, "Request body too large"),
     ErrorCode.same_password: (422, "New password should be different from the old password."),
     ErrorCode.session_not_found: (403, "Session from session_id claim in JWT does not exist"),
     ErrorCode.single_identity_not_deletable: (422, "User must have at least 1 identity after unlinking"),

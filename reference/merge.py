@@ -4,8 +4,8 @@ user with its sessions and credentials. Anything that prevents it leaves everyth
 reported, never raised: the sign-in goes on.
 
 The proof that the caller may merge an anonymous user is either that user's live refresh token
-(`merge_anonymous_user`, every sign-in path) or a CLI login attempt that checked such a token when it
-was created (`merge_within`, CLI hand-off)."""
+(`merge_anonymous_user`, every sign-in path) or a CLI login attempt created with such a token whose
+session is still live (`merge_within`, CLI hand-off)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,11 @@ flows/identities.py and the pkce grant of flows/token.py."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,16 +16,18 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.responses import Response
 
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.sessions import hash_token
-from guestpass.reference.storage.schema import flow_states, identities
+from guestpass.reference.sessions import end_sessions_of_user, hash_token
+from guestpass.reference.storage.schema import flow_states, identities, one_time_tokens
 from guestpass.reference.users import create_user, find_by_email, get_user, update_user
 
 AUTHORIZE, CALLBACK, CODE = "authorize", "callback", "code"
 AMR_METHOD = "oauth"
+LINK_COOKIE = "sb-oauth-link-"
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,46 @@ async def take_state(conn: AsyncConnection, state: str) -> RowMapping:
     if flow is None:
         raise ApiError(ErrorCode.bad_oauth_state)
     return flow
+
+
+# --- a link is completed only in the browser that started it (RFC 6749 10.12, RFC 9700 4.7) ---------
+
+
+def link_cookie_name(state: str) -> str:
+    return LINK_COOKIE + hash_token(state)[:16]
+
+
+def link_binding(provider_verifier: str) -> str:
+    """What the client that started a link holds: derived from the flow's provider verifier, which never
+    leaves the server, so neither the provider URL nor the callback URL gives it away."""
+    return hmac.new(provider_verifier.encode(), b"guestpass identity link", hashlib.sha256).hexdigest()
+
+
+def started_here(cookies: Mapping[str, str], state: str, flow: RowMapping) -> bool:
+    """Whether the browser at the callback started the flow: any browser for a sign-in (its session goes
+    to whoever signed in at the provider), only the one holding the link's cookie for a link."""
+    if flow["linking_user_id"] is None:
+        return True
+    return hmac.compare_digest(cookies.get(link_cookie_name(state), ""), link_binding(flow["provider_verifier"]))
+
+
+def set_link_cookie(response: Response, config: Config, flow: NewFlow) -> None:
+    response.set_cookie(
+        link_cookie_name(flow.state),
+        link_binding(flow.verifier),
+        max_age=config.oauth_flow_ttl,
+        **cookie_scope(config),
+    )
+
+
+def clear_link_cookie(response: Response, config: Config, state: str) -> None:
+    response.delete_cookie(link_cookie_name(state), **cookie_scope(config))
+
+
+def cookie_scope(config: Config) -> dict[str, Any]:
+    """Sent to the callback only, on the top-level redirect from the provider (Lax), never to scripts."""
+    url = urlsplit(callback_url(config))
+    return {"path": url.path or "/", "secure": url.scheme == "https", "httponly": True, "samesite": "lax"}
 
 
 def expired(flow: RowMapping) -> bool:
@@ -201,11 +246,33 @@ async def signed_in_user(conn: AsyncConnection, config: Config, provider: str, c
     if owner is not None:
         if verified_email(claims) is None:
             raise ApiError(ErrorCode.provider_email_needs_verification)
-        await attach_identity(conn, owner, provider, claims)
+        if owner["email_confirmed_at"] is None:
+            await claim_unconfirmed(conn, owner, provider, claims)
+        else:
+            await attach_identity(conn, owner, provider, claims)
         return owner["id"]
     if not config.signup_enabled:
         raise ApiError(ErrorCode.signup_disabled)
     return await new_user(conn, provider, claims, email)
+
+
+async def claim_unconfirmed(conn: AsyncConnection, user: RowMapping, provider: str, claims: dict[str, Any]) -> None:
+    """The provider verified the address of an account nobody confirmed: its owner signs in now, and what
+    was set before (a password, other identities, pending codes, metadata, sessions) came from whoever
+    typed the address, maybe to take the account over later (GoTrue's RemoveUnconfirmedIdentities)."""
+    await conn.execute(delete(identities).where(identities.c.user_id == user["id"]))
+    await conn.execute(delete(one_time_tokens).where(one_time_tokens.c.user_id == user["id"]))
+    await end_sessions_of_user(conn, user["id"])
+    await insert_identity(conn, user["id"], provider, claims)
+    app_metadata = {**user["app_metadata"], "provider": provider, "providers": [provider]}
+    await update_user(
+        conn,
+        user["id"],
+        encrypted_password=None,
+        email_confirmed_at=utcnow(),
+        user_metadata=identity_data(claims),
+        app_metadata=app_metadata,
+    )
 
 
 async def new_user(conn: AsyncConnection, provider: str, claims: dict[str, Any], email: str | None) -> uuid.UUID:

@@ -1,6 +1,8 @@
 """One-time codes sent by mail. A code is six digits; the link carries token_hash = sha224(email +
 code), as GoTrue's does; the database keeps only sha256(token_hash). One live code per user and
-type, consumed by a single DELETE, so it works once even under concurrent verifies."""
+type, consumed by a single DELETE, so it works once even under concurrent verifies. Every wrong code
+sent with a code's address counts against that code, and a code with too many is spent: the six
+digits cannot be walked from many clients within the code's lifetime."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import RowMapping, delete, insert, select
+from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.storage.schema import one_time_tokens
+from guestpass.reference.users import stored_form
 
 CODE_DIGITS = 6
 ISSUE_ATTEMPTS = 3
@@ -39,6 +42,7 @@ def _stored(token_hash: str) -> str:
 
 async def issue(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, address: str, ttl: int) -> OneTimeCode:
     """A new code for (user, type), replacing the previous one."""
+    address = stored_form(address)
     await conn.execute(
         delete(one_time_tokens).where(one_time_tokens.c.user_id == user_id, one_time_tokens.c.token_type == token_type)
     )
@@ -57,6 +61,7 @@ async def issue(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, addr
                         token_hash=_stored(token_hash),
                         created_at=now,
                         expires_at=now + timedelta(seconds=ttl),
+                        failed_attempts=0,
                     )
                 )
         except IntegrityError:
@@ -84,6 +89,33 @@ async def consume(conn: AsyncConnection, token_hash: str, token_types: Iterable[
     if row is None or as_utc(row["expires_at"]) <= utcnow():
         raise ApiError(ErrorCode.otp_expired)
     return row
+
+
+async def count_wrong_guess(conn: AsyncConnection, address: str, token_hash: str, token_types: Iterable[str]) -> None:
+    """One wrong guess more for each code of these types mailed to `address` that `token_hash` does not
+    match. Committed before the guess is tried, so that parallel guesses cannot all pass the limit."""
+    await conn.execute(
+        update(one_time_tokens)
+        .where(
+            one_time_tokens.c.relates_to == address,
+            one_time_tokens.c.token_type.in_(list(token_types)),
+            one_time_tokens.c.token_hash != _stored(token_hash),
+        )
+        .values(failed_attempts=one_time_tokens.c.failed_attempts + 1)
+    )
+
+
+async def refuse_spent(conn: AsyncConnection, token_hash: str, token_types: Iterable[str], limit: int) -> None:
+    """403 otp_expired if the code has had `limit` wrong guesses: then neither the code nor its link works."""
+    found = await conn.execute(
+        select(one_time_tokens.c.id).where(
+            one_time_tokens.c.token_hash == _stored(token_hash),
+            one_time_tokens.c.token_type.in_(list(token_types)),
+            one_time_tokens.c.failed_attempts >= limit,
+        )
+    )
+    if found.first() is not None:
+        raise ApiError(ErrorCode.otp_expired)
 
 
 async def pending(conn: AsyncConnection, user_id: uuid.UUID, token_types: Iterable[str]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
@@ -14,7 +14,9 @@ from guestpass.reference.storage.schema import rate_limits
 
 
 def client_key(request: Request, header: str) -> str:
-    """The configured forwarding header's first address, else the TCP peer."""
+    """The first value of the one header the operator trusts (`header`, set by its proxy), else the TCP
+    peer. No header is trusted by default: any other (X-Forwarded-For, Forwarded, ...) is the client's
+    own claim, and a key the client chooses is a limit it can reset."""
     forwarded = request.headers.get(header, "") if header else ""
     first = forwarded.split(",")[0].strip()
     if first:
@@ -54,3 +56,18 @@ async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, w
         await conn.execute(delete(rate_limits).where(rate_limits.c.window_start < window_start - window_seconds))
     if hits > limit:
         raise ApiError(ErrorCode.over_request_rate_limit)
+
+
+async def give_back(conn: AsyncConnection, bucket: str, key: str, *, window_seconds: int) -> None:
+    """Uncounts one hit that `consume` counted in the current window, for an attempt counted before it was
+    known to be one the limit is not about (e.g. a right answer)."""
+    await conn.execute(
+        update(rate_limits)
+        .where(
+            rate_limits.c.bucket == bucket,
+            rate_limits.c.client_key == key,
+            rate_limits.c.window_start == current_window(window_seconds),
+            rate_limits.c.hits > 0,
+        )
+        .values(hits=rate_limits.c.hits - 1)
+    )

@@ -140,7 +140,7 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
         "capabilities": capabilities,
         "keys": keys,
         "rate_limits": {
-            "header": config.rate_limit_header,
+            **({"header": config.rate_limit_header} if config.rate_limit_header else {}),  # none trusted: the peer
             "anonymous_sign_ins": config.anonymous_sign_ins_per_window,
             "window_seconds": config.rate_limit_window_seconds,
         },
@@ -153,6 +153,7 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "generate_link": True,
             "token_ttl": config.mail_token_ttl,
             "send_interval": config.mail_send_interval,
+            "verify_attempts": config.verify_attempts_per_window,
         },
         "mfa": {"challenge_ttl": config.mfa_challenge_ttl, "verify_attempts": config.mfa_verify_attempts_per_window},
         "passkeys": {
@@ -196,7 +197,11 @@ def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
     if args.write_target:
         write_target(args.write_target, target_description(config, base_url))
     print(ready_line(args, config, base_url), flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For as the peer of any loopback client;
+    # the only client-address header believed is the operator's rate_limit_header (ratelimit.client_key)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False)
+    )
     server.run(sockets=[sock])
 
 

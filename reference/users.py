@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Any
 
+import idna
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,6 +16,35 @@ from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.storage.schema import identities, mfa_factors, users
 
 AUDIENCE = "authenticated"
+MAX_ADDRESS_LENGTH = 255
+
+
+def mailbox(address: str) -> str:
+    """The one spelling of a mailbox, so that no two spellings get two accounts: the local part in NFC
+    (RFC 6532 §3.1) and lowercase, the domain as lowercase ASCII, a Unicode domain in punycode by IDNA
+    2008 with the UTS 46 mapping (RFC 5891). 400 validation_failed for a domain IDNA refuses; the rest
+    of the format is checked where the address is read."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    local = unicodedata.normalize("NFC", unicodedata.normalize("NFC", local).lower())
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True, transitional=False).decode()
+        except idna.IDNAError:
+            raise ApiError(ErrorCode.validation_failed, "Unable to validate email address: invalid domain") from None
+    canonical = f"{local}@{domain.lower()}"
+    if len(canonical) > MAX_ADDRESS_LENGTH:
+        raise ApiError(ErrorCode.validation_failed, "An email address is too long")
+    return canonical
+
+
+def stored_form(address: str) -> str:
+    """`mailbox`, or the address as given when it has no valid spelling (then it matches nothing)."""
+    try:
+        return mailbox(address)
+    except ApiError:
+        return address
 
 
 async def get_user(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping | None:
@@ -21,7 +52,8 @@ async def get_user(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping | No
 
 
 async def find_by_email(conn: AsyncConnection, email: str) -> RowMapping | None:
-    return (await conn.execute(select(users).where(users.c.email == email))).mappings().first()
+    statement = select(users).where(users.c.email == stored_form(email))
+    return (await conn.execute(statement)).mappings().first()
 
 
 async def create_user(
@@ -37,6 +69,7 @@ async def create_user(
     """Inserts the user (and its email identity); 422 user_already_exists if the email is taken."""
     now = utcnow()
     user_id = uuid.uuid4()
+    email = stored_form(email) if email is not None else None
     providers = ["anonymous"] if anonymous else ["email"]
     values = {
         "id": user_id,
@@ -87,6 +120,9 @@ async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: s
 
 
 async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **values: Any) -> RowMapping:
+    for key in ("email", "email_change"):
+        if values.get(key):
+            values[key] = stored_form(values[key])
     statement = update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow()).returning(*users.c)
     return (await conn.execute(statement)).mappings().first()  # type: ignore[return-value]
 
@@ -99,6 +135,7 @@ async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
 async def set_email(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
     """Makes `email` the user's confirmed address, in place: same id, an email identity, permanent.
     422 email_exists if the address is taken."""
+    email = stored_form(email)
     if await find_by_email(conn, email) is not None:
         raise ApiError(ErrorCode.email_exists)
     try:

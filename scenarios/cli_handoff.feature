@@ -269,3 +269,69 @@ Feature: CLI login through a browser, with anonymous carry-over
     And the response has no "anonymous_merge"
     And "Cli" owns exactly 2 items
     And "Dana" owns exactly 0 items
+
+  @CLI-022 @must
+  Scenario: After the anonymous user logs out everywhere, the attempt hands out nothing of it
+    An attempt created with an anonymous refresh token MUST hold that anonymous session only while it
+    is live (PROTOCOL §3: a merge needs a live token; OWASP Session Management: a logout ends the
+    session on the server, and nothing issued from it may outlive it). After a global logout of the
+    anonymous user, claiming its session MUST answer 400 `anonymous_token_invalid` (the code POST /cli
+    gives a token that is not live), and completing with `anonymous_merge` MUST move none of its rows.
+
+    Given a registered user "Dana" who has signed in
+    And a visitor "Cli" signed in anonymously
+    And "Cli" has contributed 2 items
+    And "Cli" has created a login attempt carrying its anonymous refresh token
+    When "Cli" sends "POST /logout?scope=global"
+    Then the response status is 204
+    When "Browser" claims the CLI's anonymous session
+    Then the request is refused with 400 "anonymous_token_invalid"
+    When "Dana" completes the attempt in the browser merging the anonymous session
+    Then the response status is 200
+    And the CLI's anonymous user was not merged
+    And "Dana" owns exactly 0 items
+
+  @CLI-023 @must
+  Scenario: After the anonymous user deletes itself, the attempt hands out nothing of it
+    After the anonymous user deletes its account, claiming its session through an attempt created with
+    its refresh token MUST answer 400 `anonymous_token_invalid`, and completing with `anonymous_merge`
+    MUST merge nothing (PROTOCOL §3: a merge needs a live token; §8: all sessions end).
+
+    Given the target also claims the "self-delete" capability
+    And a registered user "Dana" who has signed in
+    And a visitor "Cli" signed in anonymously
+    And "Cli" has contributed 2 items
+    And "Cli" has created a login attempt carrying its anonymous refresh token
+    When "Cli" sends "DELETE /user"
+    Then the response status is 204
+    When "Browser" claims the CLI's anonymous session
+    Then the request is refused with 400 "anonymous_token_invalid"
+    When "Dana" completes the attempt in the browser merging the anonymous session
+    Then the response status is 200
+    And the CLI's anonymous user was not merged
+    And "Dana" owns exactly 0 items
+
+  @CLI-024 @must
+  Scenario: A detected reuse of the anonymous refresh token ends the attempt's hold on its session
+    Rotating the anonymous refresh token MUST NOT end the attempt's hold on the session (the CLI
+    refreshes while the person signs in), but once a reuse of an old token has revoked the token
+    family (PROTOCOL §1), claiming the session MUST answer 400 `anonymous_token_invalid` and
+    completing with `anonymous_merge` MUST move none of its rows (§3: a merge needs a live token).
+
+    Given a registered user "Dana" who has signed in
+    And a visitor "Cli" signed in anonymously
+    And "Cli" has contributed 2 items
+    And "Cli" has created a login attempt carrying its anonymous refresh token
+    And "Cli" has refreshed their session
+    And "Cli" has refreshed their session
+    When the browser checks the attempt
+    Then the response JSON field "cli_session_state" is "anonymous"
+    When "Cli" refreshes with their first refresh token after the reuse interval
+    Then the request is refused with 400 "refresh_token_already_used"
+    When the reuse interval has passed
+    And "Browser" claims the CLI's anonymous session
+    Then the request is refused with 400 "anonymous_token_invalid"
+    When "Dana" completes the attempt in the browser merging the anonymous session
+    Then the response status is 200
+    And the CLI's anonymous user was not merged
+    And "Dana" owns exactly 0 items

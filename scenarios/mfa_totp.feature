@@ -259,3 +259,75 @@ Feature: TOTP second factor
     And "Dana" has created a challenge for their factor
     When "Dana" verifies the challenge without a code
     Then the request is refused with 400 "validation_failed"
+
+  @MFA-021 @must
+  Scenario: A password change from an aal1 session is refused once a factor is verified
+    PUT /user with a new password from an aal1 session of a user who has a verified factor MUST answer
+    401 `insufficient_aal`, as GoTrue does, and change nothing: the old password still signs in and the
+    user's aal2 session keeps working. Otherwise the password alone takes over an account that MFA
+    protects and signs its owner out.
+
+    Given a registered user "Dana" who is signed in on "laptop" and on "phone"
+    And "Dana" on "laptop" has verified a TOTP factor
+    And "Dana" on "phone" has signed in again with their password
+    When "Dana" on "phone" changes their password
+    Then the request is refused with 401 "insufficient_aal"
+    And "Dana" can still sign in with their old password
+    And "Dana"'s access token on "laptop" works
+
+  @MFA-022 @must
+  Scenario: An email change from an aal1 session is refused once a factor is verified
+    PUT /user with a new email from an aal1 session of a user who has a verified factor MUST answer 401
+    `insufficient_aal`, as GoTrue does, and start no change: the email stays, with no change pending.
+    A new address in the password thief's hands would otherwise receive the account's recovery mail.
+
+    Given a registered user "Dana" who is signed in on "laptop" and on "phone"
+    And "Dana" on "laptop" has verified a TOTP factor
+    And "Dana" on "phone" has signed in again with their password
+    When "Dana" on "phone" changes their email to a new address
+    Then the request is refused with 401 "insufficient_aal"
+    And "Dana"'s user on "laptop" still has the old email and no change pending
+    And "Dana"'s access token on "laptop" works
+
+  @MFA-023 @should
+  Scenario: A factor enrolled at aal1 cannot raise a session once another factor is verified
+    A factor left unverified, enrolled by whoever had the password while the user had no verified
+    factor, SHOULD no longer be challenged or verified from an aal1 session once the user has verified
+    another factor: the server SHOULD answer 403 `insufficient_aal`, as it does to enrolling at aal1.
+    Otherwise the planted factor later lifts the thief's password sign-in to aal2. GoTrue asks for
+    aal2 only to enroll, and drops the other unverified factors of the verified factor's type only.
+
+    Given the target also claims the "mfa-webauthn" capability
+    And a registered user "Dana" who has signed in
+    And someone with the password of "Dana" has enrolled a TOTP factor from "elsewhere"
+    And "Dana" has verified a WebAuthn factor
+    When someone with the password of "Dana" signs in again from "elsewhere" and verifies the factor they enrolled
+    Then the request is refused with 403 "insufficient_aal"
+
+  @MFA-024 @must
+  Scenario: Wrong codes sent at once are limited like wrong codes sent in turn
+    Wrong codes sent at the same moment MUST be counted like codes sent one after another: of three
+    times the target's verify attempts sent in parallel, at most that many may be answered 422
+    `mfa_verification_failed`, every other one 429 `over_request_rate_limit`, and then even the right
+    code MUST be refused with 429. A limit checked before it is counted lets a burst through.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    When "Dana" enters 3 times the target's verify attempts of wrong codes at once
+    Then at most the target's verify attempts of the parallel answers were checked, every other one refused with 429 "over_request_rate_limit"
+    When "Dana" verifies a new challenge with the current code
+    Then the request is refused with 429 "over_request_rate_limit"
+
+  @MFA-025 @must
+  Scenario: A burst of guesses that holds the right code has no more of them checked than the limit
+    Of three times the target's verify attempts sent at once, one of them the right code, at most
+    the verify attempts MUST be checked against the factor (answered 200 or 422
+    `mfa_verification_failed`); every other one MUST be refused with 429 `over_request_rate_limit`
+    without being compared, so the right code wins only if it was among those the limit allowed. A
+    server that refuses the surplus only after comparing it accepts a right code past its limit.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    When "Dana" enters 3 times the target's verify attempts of codes at once, one of them the current code
+    Then at most the target's verify attempts of the parallel answers were checked, every other one refused with 429 "over_request_rate_limit"
+    And unless one of them was accepted, "Dana" verifying a new challenge with the current code is refused with 429 "over_request_rate_limit"

@@ -240,3 +240,61 @@ Feature: Sign-in and identity linking through an OpenID Connect provider
     When "Olga" signs in through the provider
     Then the target sent the provider a nonce
     And the site receives the error "bad_oauth_callback"
+
+  @OAUTH-019 @should
+  Scenario: A link started by one client cannot be completed in another browser
+    The callback of a link SHOULD attach the identity only in the browser that started the link (for
+    one, by a cookie set with the link URL that the callback requires), and otherwise refuse with
+    `bad_oauth_state` (400, or a redirect carrying it) and change nobody: RFC 6749 (10.12) and RFC 9700
+    (4.7) require the callback to be bound to the user agent that began the flow. Otherwise anyone, even
+    an anonymous visitor, can start a link and get a victim to open the provider URL: the victim's
+    provider account and verified address then belong to the attacker's user, and every later sign-in
+    of the victim through the provider lands there. GoTrue binds the link to the user only.
+
+    Given the target signs in through the suite's OpenID provider
+    And a visitor "Mallory" signed in anonymously
+    When "Mallory" starts linking a provider account
+    And "Vera" opens that link in their own browser and signs in at the provider
+    Then the callback is refused with 400 "bad_oauth_state" or a redirect carrying it
+    And "Mallory" is still anonymous
+    And "Mallory" has no identity of the provider
+    When "Vera" signs in through the provider
+    Then the site receives a session in the URL fragment
+    And "Vera" is another user than "Mallory"
+
+  @OAUTH-020 @should
+  Scenario: A link started with PKCE is not completed in another browser either
+    PKCE binds the auth code to the client that started the flow, but a link that is attached at the
+    callback is attached before any code is exchanged. In a browser that did not start the link, the
+    callback SHOULD attach nothing: it refuses (`bad_oauth_state`), or gives that browser no more than an
+    auth code that only the starting client's verifier exchanges, and the link happens only then
+    (RFC 6749 10.12, RFC 9700 4.7, as OAUTH-019).
+
+    Given the target signs in through the suite's OpenID provider
+    And a visitor "Mallory" signed in anonymously
+    When "Mallory" starts linking a provider account with PKCE
+    And "Vera" opens that link in their own browser and signs in at the provider
+    Then that browser gets no session, and any error it gets is "bad_oauth_state"
+    And "Mallory" is still anonymous
+    And "Mallory" has no identity of the provider
+    When "Vera" signs in through the provider
+    Then the site receives a session in the URL fragment
+    And "Vera" is another user than "Mallory"
+
+  @OAUTH-021 @must
+  Scenario: A provider sign-in that claims an unconfirmed account drops the password set before it
+    On a target that confirms addresses by mail, when a provider that verified an address signs in to
+    the unconfirmed account of that address, the account MUST become the signer's: confirmed, with the
+    provider's identity only, and the password set before MUST stop working (400
+    `invalid_credentials`); whoever typed the address first may not own it, and would otherwise hold
+    the account once it is confirmed (pre-account takeover; GoTrue's RemoveUnconfirmedIdentities).
+
+    Given the target also claims the "email-confirmation" capability
+    And a target that confirms email addresses by mail
+    And the target signs in through the suite's OpenID provider
+    And "Mallory" signed up with the provider address of "Vera" and a password, unconfirmed
+    When "Vera" signs in through the provider
+    Then the site receives a session in the URL fragment
+    And "Vera" is a permanent user with the provider's email and an identity of the provider
+    And "Vera" has a confirmed address and only the identity of the provider
+    And "Mallory"'s password is refused with 400 "invalid_credentials"

@@ -88,3 +88,31 @@ Feature: Sign-in by mail: a code or a magic link
       {"type": "email", "token_hash": "0123456789abcdef0123456789abcdef0123456789abcdef01234567"}
       """
     Then the request is refused with 403 "otp_expired"
+
+  @OTP-008 @must
+  Scenario: Guessing a sign-in code from one client is stopped, and then even the right code is refused
+    Wrong codes on POST /verify from one client MUST be answered 403 `otp_expired` until the attempts
+    the target allows (its [mail] verify_attempts, 30 unless it says otherwise) are used up, then 429
+    `over_request_rate_limit`; while the limit lasts the mailed code MUST be refused the same way.
+    GoTrue limits /verify per client (GOTRUE_RATE_LIMIT_VERIFY, burst 30); without a limit, six
+    digits fall to one client within the code's lifetime.
+
+    Given a registered user "Dana" who has received a sign-in mail
+    When "Dana" enters wrong sign-in codes until refused, past the target's verify attempts
+    Then the request is refused with 429 "over_request_rate_limit"
+    And every earlier attempt was refused with 403 "otp_expired"
+    When "Dana" verifies the sign-in code from the mail
+    Then the request is refused with 429 "over_request_rate_limit"
+
+  @OTP-009 @should
+  Scenario: Guessing a sign-in code from many addresses uses the code up
+    Wrong guesses at one mailed code SHOULD be counted per code, not only per client: after as many
+    wrong codes as the target's verify attempts, each from another client address, the mailed code
+    SHOULD be refused with 403 `otp_expired`. A per-client limit alone lets a guesser with many
+    addresses (one IPv6 /64 is enough) walk the million codes within the code's lifetime; GoTrue
+    counts nothing per code, which is why this is a SHOULD.
+
+    Given a registered user "Dana" who has received a sign-in mail
+    When "Dana" enters wrong sign-in codes from a new client address each time, as many as the target's verify attempts
+    And "Dana" verifies the sign-in code from the mail
+    Then the request is refused with 403 "otp_expired"

@@ -63,3 +63,20 @@ Feature: Owned data
       """
     Then the request is refused with 400 "validation_failed"
     And "Ann" owns exactly 0 items
+
+  @DATA-007 @must
+  Scenario: Writes racing a merge of their owner move with it or are refused cleanly
+    While a sign-in merges an anonymous user, 40 of that user's clients keep contributing until it is
+    answered: every contribution MUST answer 201 or 403 `session_not_found`/`user_not_found`, never a
+    5xx (PROTOCOL §1: a 5xx is never a conforming answer); the merge MUST happen, and every row stored
+    before or during it MUST end up with the account: none lost, none left with the merged user.
+
+    Given the target also claims the "merge" capability
+    And a registered user "Dana"
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 2 items
+    When "Dana" signs in with their password carrying the anonymous refresh token of "Ann" while 40 of that visitor's clients keep contributing
+    Then no parallel response is a server error
+    And every parallel contribution was stored, or refused with 403 "session_not_found" or "user_not_found"
+    And the response JSON field "anonymous_merge.status" is "merged"
+    And "Dana" owns every item stored before and during the race

@@ -104,3 +104,33 @@ Feature: Password recovery by mail
     When "Dana" asks for password recovery twice in a row
     And a client asks twice in a row for password recovery of an unregistered address "Nobody"
     Then both second answers are refused with 429 "over_email_send_rate_limit"
+
+  @REC-010 @must
+  Scenario: Guessing a recovery code from one client is stopped, and then even the right code is refused
+    Wrong recovery codes on POST /verify from one client MUST be answered 403 `otp_expired` until the
+    attempts the target allows (its [mail] verify_attempts, 30 unless it says otherwise) are used up,
+    then 429 `over_request_rate_limit`; while the limit lasts the mailed code MUST be refused the same
+    way. GoTrue limits /verify per client (GOTRUE_RATE_LIMIT_VERIFY, burst 30); a recovery code
+    guessed is an account taken over.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" enters wrong recovery codes until refused, past the target's verify attempts
+    Then the request is refused with 429 "over_request_rate_limit"
+    And every earlier attempt was refused with 403 "otp_expired"
+    When "Dana" verifies the recovery code from the mail
+    Then the request is refused with 429 "over_request_rate_limit"
+
+  @REC-011 @should
+  Scenario: Guessing a recovery code from many addresses uses the code up
+    Wrong guesses at one recovery code SHOULD be counted per code, not only per client: after as
+    many wrong codes as the target's verify attempts, each from another client address, the mailed
+    code SHOULD be refused with 403 `otp_expired`, and so SHOULD its link. A per-client limit alone
+    lets a guesser with many addresses walk the million codes within the code's lifetime; GoTrue
+    counts nothing per code, which is why this is a SHOULD.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" enters wrong recovery codes from a new client address each time, as many as the target's verify attempts
+    And "Dana" verifies the token_hash from the mailed link
+    Then the request is refused with 403 "otp_expired"
+    When "Dana" verifies the recovery code from the mail
+    Then the request is refused with 403 "otp_expired"

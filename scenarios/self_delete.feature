@@ -52,3 +52,18 @@ Feature: Self-delete
     When "Dana" on "laptop" sends "DELETE /user"
     Then the response status is 204
     And "Dana"'s access token on "phone" is refused with 403 "session_not_found" or "user_not_found"
+
+  @DEL-006 @must
+  Scenario: Writes racing the owner's self-delete are refused cleanly or go with the account
+    While a user deletes their account, 40 of their clients keep contributing to the data API until the
+    deletion is answered: every contribution MUST answer 201 or 403 `session_not_found`/`user_not_found`,
+    never a 5xx (PROTOCOL §1: a 5xx is never a conforming answer); the deletion MUST answer 204 and end
+    the account, rows stored before it included (PROTOCOL §8: owned rows go with it).
+
+    Given a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 1 item
+    When "Ann" deletes their account while 40 of their clients keep contributing
+    Then no parallel response is a server error
+    And every parallel contribution was stored, or refused with 403 "session_not_found" or "user_not_found"
+    And the response status is 204
+    And "Ann"'s access token is refused with 403 "session_not_found" or "user_not_found"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,13 +18,25 @@ from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import World, fresh_client_key, unique_email
 
 ANONYMOUS_DISABLED = "anonymous_disabled"
+FORWARDING_HEADERS = (
+    "X-Forwarded-For",
+    "X-Real-IP",
+    "Forwarded",
+    "CF-Connecting-IP",
+    "True-Client-IP",
+    "Sb-Forwarded-For",
+)
 
 
 def sign_in_anonymously(
-    world: World, data: dict[str, Any] | None = None, *, client_key: str | None = None
+    world: World,
+    data: dict[str, Any] | None = None,
+    *,
+    client_key: str | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     body = {"data": data} if data is not None else {}
-    headers = {}
+    headers = dict(extra_headers or {})
     if client_key and world.target.rate_limits.header:
         headers[world.target.rate_limits.header] = client_key
     return world.client.request(
@@ -131,13 +145,32 @@ def claim_same_email(world: World, first: str, second: str) -> None:
     )
 
 
-@when("one client makes one anonymous sign-in more than the limit allows")
-def exceed_limit(world: World) -> None:
+def made_up_forwarding_headers(world: World) -> dict[str, str]:
+    """A new made-up address in every forwarding header but the one the target trusts."""
+    trusted = (world.target.rate_limits.header or "").lower()
+    address = f"198.51.100.{secrets.randbelow(254) + 1}, 203.0.113.{secrets.randbelow(254) + 1}"
+    values = {name: address for name in FORWARDING_HEADERS}
+    values["Forwarded"] = f"for={address.split(',')[0]}"
+    values["Sb-Forwarded-For"] = f"2001:db8::{secrets.token_hex(2)}"
+    return {name: value for name, value in values.items() if name.lower() != trusted}
+
+
+def exceed_limit_with(world: World, extra_headers: Callable[[], dict[str, str]]) -> None:
     key = fresh_client_key()
     for attempt in range(limit_of(world) + 1):
-        response = world.record(sign_in_anonymously(world, client_key=key))
+        response = world.record(sign_in_anonymously(world, client_key=key, extra_headers=extra_headers()))
         if attempt < limit_of(world):
             assert response.status_code == 200, f"sign-in {attempt + 1} within the limit: {response.status_code}"
+
+
+@when("one client makes one anonymous sign-in more than the limit allows")
+def exceed_limit(world: World) -> None:
+    exceed_limit_with(world, dict)
+
+
+@when("one client makes one anonymous sign-in more than the limit allows, with made-up untrusted forwarding headers")
+def exceed_limit_spoofing(world: World) -> None:
+    exceed_limit_with(world, lambda: made_up_forwarding_headers(world))
 
 
 @when("another client signs in anonymously")

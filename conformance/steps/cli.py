@@ -280,6 +280,12 @@ def every_mode_refused(world: World, name: str, status: int, code: str) -> None:
         assert_refused(response, status, code)
 
 
+@then("the CLI's anonymous user was not merged")
+def anonymous_not_merged(world: World) -> None:
+    outcome = json_body(world.last()).get("anonymous_merge")
+    assert outcome is None or outcome.get("status") != "merged", f"the complete answered anonymous_merge {outcome}"
+
+
 @then(phrase('"{cli}" has a session of its own, not the browser\'s'))
 def cli_session_is_its_own(world: World, cli: str) -> None:
     terminal, browser = world.actor(cli), world.actor("Dana")

@@ -17,11 +17,12 @@ from guestpass.conformance.steps.common import assert_refused, error_code, json_
 from guestpass.conformance.steps.core import new_password, password_grant, register, sign_in
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
-from guestpass.conformance.world import Actor, World, unique_email
+from guestpass.conformance.world import Actor, World, fresh_client_key, unique_email
 
 RECOVERED = "recovered"
 EMAIL_CONFIRMATION = "email_confirmation"
 MAX_EXPIRY_WAIT = 30.0
+VERIFY_TYPE_OF_MAIL = {"sign-in": "email", "recovery": "recovery"}
 
 
 def remember_mail(world: World, name: str, kind: str, mail: Mail) -> Mail:
@@ -223,6 +224,47 @@ def verifies_wrong_code(world: World, name: str) -> None:
     code = mail_of(world, name, "recovery").code or "0"
     wrong = f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
     world.record(verify(world, {"type": "recovery", "email": actor.email, "token": wrong}))
+
+
+def wrong_code(code: str, attempt: int) -> str:
+    """The mailed code moved on by 1 + attempt: never the code itself, and different every attempt."""
+    return f"{(int(code) + 1 + attempt) % 10 ** len(code):0{len(code)}d}"
+
+
+def guess(world: World, name: str, kind: str, attempt: int) -> httpx.Response:
+    code = mail_of(world, name, kind).code
+    assert code and code.isdigit(), f"the {kind} mail carries no numeric code"
+    body = {"type": VERIFY_TYPE_OF_MAIL[kind], "email": world.actor(name).email, "token": wrong_code(code, attempt)}
+    return world.record(verify(world, body))
+
+
+@when(phrase('"{name}" enters wrong {kind} codes until refused, past the target\'s verify attempts'))
+def guesses_mailed_codes(world: World, name: str, kind: str) -> None:
+    attempts = []
+    for attempt in range(world.target.mail.verify_attempts + 1):
+        attempts.append(guess(world, name, kind, attempt))
+        if attempts[-1].status_code != 403:
+            break
+    world.remembered["attempts"] = attempts
+
+
+@when(
+    phrase(
+        '"{name}" enters wrong {kind} codes from a new client address each time, as many as the target\'s verify '
+        "attempts"
+    )
+)
+def guesses_mailed_codes_from_many_addresses(world: World, name: str, kind: str) -> None:
+    if not world.target.rate_limits.header:
+        pytest.skip("not applicable: the target names no rate-limit header, so the suite cannot be several clients")
+    own_key, attempts = world.client.client_key, []
+    try:
+        for attempt in range(world.target.mail.verify_attempts):
+            world.client.client_key = fresh_client_key()
+            attempts.append(guess(world, name, kind, attempt))
+    finally:
+        world.client.client_key = own_key
+    world.remembered["attempts"] = attempts
 
 
 @when(phrase('"{name}" verifies the token_hash from the mailed link'))

@@ -15,9 +15,9 @@ from pytest_bdd import given, parsers, then, when
 
 from guestpass.conformance.parallel import run_together
 from guestpass.conformance.steps.common import assert_refused, error_code, json_body, unexpected_status
-from guestpass.conformance.steps.core import ON_DEVICE, last_claims, refresh, sign_in
+from guestpass.conformance.steps.core import ON_DEVICE, last_claims, password_grant, refresh, sign_in
 from guestpass.conformance.steps.phrases import phrase
-from guestpass.conformance.world import DEFAULT_DEVICE, World, fresh_client_key
+from guestpass.conformance.world import DEFAULT_DEVICE, World, fresh_client_key, unique_email
 
 PERIOD = 30
 MIN_SECRET_BITS = 128  # RFC 4226 §4, R6
@@ -157,14 +157,22 @@ def has_verified_challenge(world: World, name: str) -> None:
     expect_ok(verify_code(world, name, code_at(factor_of(world, name)["secret"])), f"{name} verifying")
 
 
-@given(phrase('"{name}" has verified a TOTP factor'))
-def has_verified_factor(world: World, name: str) -> None:
-    verify_factor(world, name)
+@given(parsers.re(r'"(?P<name>[^"]+)"' + ON_DEVICE + r" has verified a TOTP factor$"))
+def has_verified_factor(world: World, name: str, device: str | None) -> None:
+    verify_factor(world, name, device or DEFAULT_DEVICE)
 
 
-@given(phrase('"{name}" has signed in again with their password'))
-def signed_in_again(world: World, name: str) -> None:
-    expect_ok(sign_in(world, world.actor(name)), f"{name} signing in again")
+@given(parsers.re(r'"(?P<name>[^"]+)"' + ON_DEVICE + r" has signed in again with their password$"))
+def signed_in_again(world: World, name: str, device: str | None) -> None:
+    expect_ok(sign_in(world, world.actor(name), device or DEFAULT_DEVICE), f"{name} signing in again")
+
+
+@given(phrase('someone with the password of "{name}" has enrolled a TOTP factor from "{device}"'))
+def planted_factor(world: World, name: str, device: str) -> None:
+    """A factor enrolled from an aal1 session of one's own, while the user has no verified factor."""
+    expect_ok(sign_in(world, world.actor(name), device), f"signing in as {name} from {device}")
+    expect_ok(enroll(world, name, "planted", device), f"enrolling a factor for {name} from {device}")
+    world.remembered[f"planted factor:{name}"] = factor_of(world, name)
 
 
 @given(phrase("the target's MFA challenges expire within {seconds:d} seconds"), converters={"seconds": int})
@@ -276,6 +284,61 @@ def guesses_codes_from_many_addresses(world: World, name: str) -> None:
     world.remembered["attempts"] = attempts
 
 
+@when(
+    phrase('someone with the password of "{name}" signs in again from "{device}" and verifies the factor they enrolled')
+)
+def verifies_planted_factor(world: World, name: str, device: str) -> None:
+    """A fresh aal1 session challenges the planted factor and answers with its current code; a refused
+    challenge is the recorded answer."""
+    expect_ok(sign_in(world, world.actor(name), device), f"signing in as {name} from {device}")
+    factor, token = world.remembered[f"planted factor:{name}"], world.actor(name).access_token(device)
+    path = f"/factors/{factor['id']}"
+    challenge = world.record(world.client.request("POST", f"{path}/challenge", token=token, json={}))
+    if challenge.status_code == 200:
+        body = {"challenge_id": json_body(challenge)["id"], "code": code_at(factor["secret"])}
+        world.record(world.client.request("POST", f"{path}/verify", token=token, json=body))
+
+
+@when(parsers.re(r'"(?P<name>[^"]+)" on "(?P<device>[^"]+)" changes their email to a new address$'))
+def changes_email_on(world: World, name: str, device: str) -> None:
+    actor = world.actor(name)
+    world.remembered[f"old_email:{name}"] = actor.email
+    body = {"email": unique_email(name)}
+    world.record(world.client.request("PUT", "/user", token=actor.access_token(device), json=body))
+
+
+@when(
+    phrase('"{name}" enters {times:d} times the target\'s verify attempts of wrong codes at once'),
+    converters={"times": int},
+)
+def guesses_in_parallel(world: World, name: str, times: int) -> None:
+    guess_in_parallel(world, name, times, with_right_code=False)
+
+
+@when(
+    phrase(
+        '"{name}" enters {times:d} times the target\'s verify attempts of codes at once, one of them the current code'
+    ),
+    converters={"times": int},
+)
+def guesses_in_parallel_with_right_code(world: World, name: str, times: int) -> None:
+    guess_in_parallel(world, name, times, with_right_code=True)
+
+
+def guess_in_parallel(world: World, name: str, times: int, *, with_right_code: bool) -> None:
+    """`times` x verify_attempts answers to one fresh challenge, released together."""
+    secret = factor_of(world, name)["secret"]
+    codes = [wrong_code(secret, attempt) for attempt in range(times * world.target.mfa_verify_attempts)]
+    if with_right_code:
+        codes[len(codes) // 2] = code_at(secret)
+    expect_ok(create_challenge(world, name), f"{name} creating a challenge")
+    challenge_id = challenge_of(world, name)["id"]
+    calls = [lambda code=code: verify(world, name, {"challenge_id": challenge_id, "code": code}) for code in codes]
+    world.parallel_responses = run_together(calls)
+    for code, response in zip(codes, world.parallel_responses, strict=True):
+        adopt_verified(world, name, response, code, DEFAULT_DEVICE)
+
+
 @when("the challenge's lifetime has passed")
 def challenge_lifetime_passes(world: World) -> None:
     ttl = world.target.mfa_challenge_ttl
@@ -365,6 +428,54 @@ def assert_svg_markup(qr_code: Any) -> None:
     assert isinstance(qr_code, str) and "<svg" in qr_code, f"qr_code is not SVG markup: {str(qr_code)[:80]!r}"
     assert not qr_code.startswith("data:"), f"qr_code is already a data URI; clients prefix {SVG_DATA_PREFIX!r}"
     assert "#" not in qr_code, "qr_code contains '#', which ends the data URI the clients build"
+
+
+@then(phrase('"{name}" can still sign in with their old password'))
+def old_password_still_works(world: World, name: str) -> None:
+    response = password_grant(world, world.actor(name).email or "", world.remembered["old_password"])
+    assert response.status_code == 200, f"the old password no longer signs in: {unexpected_status(200, response)}"
+
+
+@then(phrase('"{name}"\'s user on "{device}" still has the old email and no change pending'))
+def email_change_not_started(world: World, name: str, device: str) -> None:
+    response = world.client.request("GET", "/user", token=world.actor(name).access_token(device))
+    assert response.status_code == 200, unexpected_status(200, response)
+    user, old = json_body(response), world.remembered[f"old_email:{name}"]
+    assert user.get("email") == old, f"the email is now {user.get('email')!r}, not {old!r}"
+    assert not user.get("new_email"), f"a change to {user.get('new_email')!r} is pending"
+
+
+@then(
+    phrase(
+        "at most the target's verify attempts of the parallel answers were checked, every other one refused with "
+        '429 "over_request_rate_limit"'
+    )
+)
+def parallel_guesses_limited(world: World) -> None:
+    """Checked: answered by comparing the code (200, or 422 mfa_verification_failed). Once one was accepted
+    the challenge is spent, so later ones may also be refused as 422 mfa_ip_address_mismatch."""
+    outcomes = [(response.status_code, error_code(response)) for response in world.parallel_responses]
+    accepted = outcomes.count((200, None))
+    checked = accepted + outcomes.count((422, "mfa_verification_failed"))
+    limit = world.target.mfa_verify_attempts
+    assert checked <= limit, f"{checked} answers were checked ({accepted} accepted), more than the {limit} allowed"
+    allowed = {(200, None), (422, "mfa_verification_failed"), (429, "over_request_rate_limit")}
+    allowed |= {(422, "mfa_ip_address_mismatch")} if accepted else set()
+    unexpected = [outcome for outcome in outcomes if outcome not in allowed]
+    assert not unexpected, f"unexpected answers {unexpected}; all answers {sorted(set(outcomes))}"
+
+
+@then(
+    phrase(
+        'unless one of them was accepted, "{name}" verifying a new challenge with the current code is refused with '
+        '429 "over_request_rate_limit"'
+    )
+)
+def locked_unless_accepted(world: World, name: str) -> None:
+    if any(response.status_code == 200 for response in world.parallel_responses):
+        return
+    verify_on_new_challenge(world, name, code_at(factor_of(world, name)["secret"]))
+    assert_refused(world.last(), 429, "over_request_rate_limit")
 
 
 @then(phrase('every earlier attempt was refused with {status:d} "{code}"'), converters={"status": int})

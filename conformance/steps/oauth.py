@@ -19,7 +19,7 @@ import httpx
 import pytest
 from pytest_bdd import given, then, when
 
-from guestpass.conformance.client import tls_context
+from guestpass.conformance.client import ApiClient, tls_context
 from guestpass.conformance.jwt_tools import claims_of
 from guestpass.conformance.steps.common import assert_refused, json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
@@ -44,11 +44,32 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
+def root_of(world: World, url: str) -> str | None:
+    """The base URL of the server `url` is on: one of the target's instances, or the variant the client
+    was moved to."""
+    current = world.client.base_url
+    return world.client.instance_of(url) or (current if url.startswith(current + "/") else None)
+
+
 def get(world: World, url: str) -> httpx.Response:
     """GET of a URL on the target (on the instance it names), through the client that records it."""
-    root = world.client.instance_of(url)
+    root = root_of(world, url)
     assert root, f"{url} is not on the target ({', '.join(world.client.instances)})"
     return world.client.request("GET", url[len(root) :], base_url=root)
+
+
+def other_browser_get(world: World, url: str) -> httpx.Response:
+    """GET of a URL on the target by another browser: a client without the suite client's cookies, whose
+    exchange still goes into the transcript."""
+    root = root_of(world, url)
+    assert root, f"{url} is not on the target ({', '.join(world.client.instances)})"
+    own = world.client
+    browser = ApiClient(root, own.transcript, apikey=own.apikey, rate_limit_header=own.rate_limit_header)
+    browser.client_key = own.client_key
+    try:
+        return browser.request("GET", url[len(root) :], api_version=False)
+    finally:
+        browser.close()
 
 
 def through_provider(world: World, provider_url: str, login_name: str) -> str:
@@ -62,10 +83,11 @@ def through_provider(world: World, provider_url: str, login_name: str) -> str:
     return str(asyncio.run(browse()))
 
 
-def come_back(world: World, callback: str) -> httpx.Response:
-    """The browser arriving at the callback; the target's answer is the redirect to the site."""
+def come_back(world: World, callback: str, *, other_browser: bool = False) -> httpx.Response:
+    """The browser arriving at the callback (the suite's client, or another browser that has none of its
+    cookies); the target's answer is the redirect to the site."""
     world.remembered["callback"] = callback
-    response = world.record(get(world, callback))
+    response = world.record(other_browser_get(world, callback) if other_browser else get(world, callback))
     if response.is_redirect:
         world.remembered["site redirect"] = response.headers["location"]
     return response
@@ -104,7 +126,7 @@ def begin(world: World, query: dict[str, str], token: str | None = None, linking
         response = world.record(world.client.request("GET", "/authorize?" + urlencode(query), api_version=False))
         assert response.is_redirect, f"/authorize: expected a redirect to the provider, got {response.status_code}"
         location = response.headers["location"]
-    world.remembered["started at"] = world.client.instance_of(str(response.request.url))
+    world.remembered["started at"] = root_of(world, str(response.request.url))
     world.remembered["provider request"] = location
     return location
 
@@ -152,6 +174,16 @@ def exchange(world: World, verifier: str, extra: dict[str, Any] | None = None) -
 def require_oauth(world: World) -> None:
     if not (world.target.oauth.provider and world.target.oauth.issuer):
         pytest.skip("not applicable: the target file names no [oauth] provider slot and issuer")
+    if world.client.base_url != world.target.base_url.rstrip("/"):
+        require_provider_on_variant(world)
+
+
+def require_provider_on_variant(world: World) -> None:
+    """A variant of the target (another server) may lack the provider slot of the target file."""
+    settings = json_body(world.client.request("GET", "/settings")) or {}
+    provider = world.target.oauth.provider
+    if (settings.get("external") or {}).get(provider) is not True:
+        pytest.skip(f"not applicable: the target's variant at {world.client.base_url} does not enable {provider!r}")
 
 
 def require_id_token_checks(world: World) -> None:
@@ -211,6 +243,17 @@ def wrong_nonce(world: World, name: str) -> None:
     misbehave(world.target.oauth.issuer, "wrong_nonce", provider_login(world, name))  # type: ignore[arg-type]
 
 
+@given(phrase('"{name}" signed up with the provider address of "{owner}" and a password, unconfirmed'))
+def signed_up_with_address_of(world: World, name: str, owner: str) -> None:
+    """Someone who does not own the address signs it up with a password of their own; the target confirms
+    addresses by mail, so the account waits unconfirmed with that password."""
+    actor = world.actor(name)
+    actor.email, actor.password = provider_login(world, owner), "gp-" + secrets.token_urlsafe(12)
+    response = world.client.request("POST", "/signup", json={"email": actor.email, "password": actor.password})
+    assert response.status_code == 200, f"setup: POST /signup: {unexpected_status(200, response)}"
+    assert "access_token" not in json_body(response), "setup: the target signed the address up without confirming it"
+
+
 # --- when --------------------------------------------------------------------------------------------
 
 
@@ -266,6 +309,30 @@ def links_account_of(world: World, name: str, owner: str) -> None:
     provider_url = begin(world, authorize_query(world), token=actor.access_token(), linking=True)
     come_back(world, through_provider(world, provider_url, provider_login(world, owner)))
     adopt_from_fragment(world, name)
+
+
+def start_link(world: World, name: str, *, pkce: bool) -> None:
+    world.remembered.setdefault(f"user_id:{name}", world.actor(name).user_id)
+    token = world.actor(name).access_token()
+    world.remembered["link url"] = begin(world, authorize_query(world, pkce=pkce), token=token, linking=True)
+
+
+@when(phrase('"{name}" starts linking a provider account'))
+def starts_link(world: World, name: str) -> None:
+    start_link(world, name, pkce=False)
+
+
+@when(phrase('"{name}" starts linking a provider account with PKCE'))
+def starts_link_pkce(world: World, name: str) -> None:
+    start_link(world, name, pkce=True)
+
+
+@when(phrase('"{name}" opens that link in their own browser and signs in at the provider'))
+def completes_link_elsewhere(world: World, name: str) -> None:
+    """The victim's browser: it signs in at the provider as `name` and follows the redirect to the
+    target's callback, with none of the cookies of the client that started the link."""
+    callback = through_provider(world, world.remembered["link url"], provider_login(world, name))
+    come_back(world, callback, other_browser=True)
 
 
 @when(phrase('"{name}" comes back from the provider with a forged state'))
@@ -335,6 +402,38 @@ def callback_refused(world: World, status: int, code: str) -> None:
     assert values.get("error_code") == code, f"the callback redirected with error_code {values.get('error_code')!r}"
     leaked = [key for key in CREDENTIALS if key in query or key in fragment]
     assert not leaked, f"the error redirect carries {leaked}"
+
+
+@then(phrase('that browser gets no session, and any error it gets is "{code}"'))
+def other_browser_no_session(world: World, code: str) -> None:
+    """Either refused, or given only what cannot become a session there (an auth code whose verifier
+    only the client that started the flow holds)."""
+    response = world.last()
+    if not response.is_redirect:
+        assert_refused(response, 400, code)
+        return
+    query, fragment = site_values(world)
+    leaked = [key for key in ("access_token", "refresh_token", "provider_token") if key in query or key in fragment]
+    assert not leaked, f"the browser that did not start the link received {leaked}"
+    error_code = {**query, **fragment}.get("error_code")
+    assert error_code in (None, code), f"the callback redirected with error_code {error_code!r}, not {code!r}"
+
+
+@then(phrase('"{name}" is another user than "{other}"'))
+def other_user(world: World, name: str, other: str) -> None:
+    mine, theirs = world.actor(name).user_id, world.remembered.get(f"user_id:{other}") or world.actor(other).user_id
+    assert mine and theirs, f"{name} or {other} has no user id"
+    assert mine != theirs, f"{name} signed in to {other}'s user {theirs}"
+
+
+@then(phrase('"{name}" has a confirmed address and only the identity of the provider'))
+def only_provider_identity(world: World, name: str) -> None:
+    response = world.client.request("GET", "/user", token=world.actor(name).access_token())
+    assert response.status_code == 200, unexpected_status(200, response)
+    user = json_body(response)
+    assert user.get("email_confirmed_at"), "the user's address is not confirmed"
+    providers = [identity.get("provider") for identity in user.get("identities") or []]
+    assert providers == [world.target.oauth.provider], f"the user's identities are {providers}"
 
 
 @then("the target sent the provider a nonce")

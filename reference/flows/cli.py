@@ -2,7 +2,12 @@
 polls it; a person opens the login URL in a browser where they are signed in and completes it; the
 CLI then receives a session of its own, exactly once. Codes are high-entropy and stored hashed; every
 terminal transition (claim, complete, success) is a conditional update, so it happens once however
-many requests race for it; expiry wins over every other state."""
+many requests race for it; expiry wins over every other state.
+
+An attempt created with an anonymous refresh token is bound to that token's session, not only to its
+user: the session id rides in the login code (which cannot be altered, as a code is found by its hash),
+and claiming or merging re-checks that the session is still live (PROTOCOL §3: a merge needs a live
+token). A logout, a detected refresh-token reuse or the user's deletion ends the attempt's hold on it."""
 
 from __future__ import annotations
 
@@ -20,20 +25,35 @@ from starlette.routing import Route
 from guestpass.reference.body import check_fields, field, json_object
 from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.merge import MergeRejected, merge_within, token_owner
+from guestpass.reference.merge import MergeRejected, merge_within, rejected, token_owner
 from guestpass.reference.pages import page
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import hash_token, session_json, start_session
-from guestpass.reference.storage.schema import cli_attempts
+from guestpass.reference.storage.schema import cli_attempts, refresh_tokens, sessions, users
 from guestpass.reference.users import get_user
 
 PENDING, COMPLETED, USED = "pending", "completed", "used"
 MODES = ("check", "claim-anon-session", "complete")
 POLL_SLACK = timedelta(milliseconds=250)
+CARRIES = "."  # between a login code's secret and the id of the anonymous session it carries
 
 
 def new_code() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_login_code(anonymous_session_id: uuid.UUID | None) -> str:
+    code = new_code()
+    return f"{code}{CARRIES}{anonymous_session_id.hex}" if anonymous_session_id else code
+
+
+def carried_session_id(login_code: str) -> uuid.UUID | None:
+    """The anonymous session an issued login code carries, if any."""
+    _, separator, session_hex = login_code.rpartition(CARRIES)
+    try:
+        return uuid.UUID(hex=session_hex) if separator else None
+    except ValueError:
+        return None
 
 
 def required_code(body: dict[str, Any], name: str) -> str:
@@ -56,9 +76,11 @@ async def create(request: Request) -> JSONResponse:
         )
     ttl = timedelta(milliseconds=ttl_ms)
     anonymous_token = field(body, "anon_refresh_token", str)
-    polling_code, login_code, now = new_code(), new_code(), utcnow()
+    polling_code, now = new_code(), utcnow()
     async with rt.db.transaction() as conn:
         anonymous_user_id = await _anonymous_owner(conn, anonymous_token) if anonymous_token else None
+        carried = await _session_of(conn, anonymous_token) if anonymous_token and anonymous_user_id else None
+        login_code = new_login_code(carried)
         await conn.execute(
             insert(cli_attempts).values(
                 id=uuid.uuid4(),
@@ -91,6 +113,11 @@ async def _anonymous_owner(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
     if not owner["is_anonymous"]:
         raise ApiError(ErrorCode.anonymous_token_invalid)
     return owner["id"]
+
+
+async def _session_of(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
+    query = select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == hash_token(raw_token))
+    return (await conn.execute(query)).scalar_one()
 
 
 async def poll(request: Request) -> JSONResponse:
@@ -151,25 +178,46 @@ async def complete(request: Request) -> JSONResponse:
         attempt = await _attempt(conn, cli_attempts.c.login_code_hash, login_code)
         if attempt is None or attempt["state"] != PENDING or as_utc(attempt["expires_at"]) <= utcnow():
             raise ApiError(ErrorCode.cli_code_invalid)
-        anonymous = await _anonymous_user(conn, attempt)
+        anonymous = await _anonymous_user(conn, attempt, login_code)
         if mode == "check":
             return JSONResponse({"cli_session_state": "anonymous" if anonymous else "none"})
         if mode == "claim-anon-session":
-            return await _claim(request, conn, attempt, anonymous)
+            return await _claim(request, conn, attempt, anonymous, login_code)
         return await _complete(conn, attempt, body)
 
 
-async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping) -> RowMapping | None:
-    user = await get_user(conn, attempt["anonymous_user_id"]) if attempt["anonymous_user_id"] else None
-    return user if user is not None and user["is_anonymous"] else None
+async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping, login_code: str) -> RowMapping | None:
+    """The CLI's anonymous user while the session the attempt carries is live. Both rows stay locked until
+    commit (the user first, as a deletion takes them): a logout or deletion that comes meanwhile waits."""
+    session_id = carried_session_id(login_code)
+    if session_id is None or attempt["anonymous_user_id"] is None:
+        return None
+    user = (
+        (await conn.execute(select(users).where(users.c.id == attempt["anonymous_user_id"]).with_for_update()))
+        .mappings()
+        .first()
+    )
+    if user is None or not user["is_anonymous"] or not await _session_live(conn, session_id, user["id"]):
+        return None
+    return user
+
+
+async def _session_live(conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    query = select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.user_id == user_id).with_for_update()
+    return (await conn.execute(query)).first() is not None
+
+
+def _no_anonymous_session(login_code: str) -> ErrorCode:
+    """Why there is no anonymous session to hand over: none came with the attempt, or it has ended."""
+    return ErrorCode.anonymous_token_invalid if carried_session_id(login_code) else ErrorCode.cli_no_anonymous_session
 
 
 async def _claim(
-    request: Request, conn: AsyncConnection, attempt: RowMapping, anonymous: RowMapping | None
+    request: Request, conn: AsyncConnection, attempt: RowMapping, anonymous: RowMapping | None, login_code: str
 ) -> JSONResponse:
     """The browser adopts the CLI's anonymous user (a new session of its own), to upgrade it in place."""
     if anonymous is None:
-        raise ApiError(ErrorCode.cli_no_anonymous_session)
+        raise ApiError(_no_anonymous_session(login_code))
     claimed = await conn.execute(
         update(cli_attempts)
         .where(
@@ -201,8 +249,16 @@ async def _complete(conn: AsyncConnection, attempt: RowMapping, body: dict[str, 
         raise ApiError(ErrorCode.cli_code_invalid)
     answer: dict[str, Any] = {"success": True}
     if field(body, "anonymous_merge", bool) and attempt["anonymous_user_id"]:
-        answer["anonymous_merge"] = await merge_within(conn, attempt["anonymous_user_id"], browser_user["id"])
+        answer["anonymous_merge"] = await _merge(conn, attempt, body["login_code"], browser_user["id"])
     return JSONResponse(answer)
+
+
+async def _merge(conn: AsyncConnection, attempt: RowMapping, login_code: str, target_id: uuid.UUID) -> dict[str, Any]:
+    """The merge the attempt's anonymous session consents to, while that session is live."""
+    session_id = carried_session_id(login_code)
+    if session_id is None or not await _session_live(conn, session_id, attempt["anonymous_user_id"]):
+        return rejected(MergeRejected(ErrorCode.anonymous_token_invalid))
+    return await merge_within(conn, attempt["anonymous_user_id"], target_id)
 
 
 async def login_page(request: Request) -> HTMLResponse:

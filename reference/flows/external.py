@@ -1,10 +1,11 @@
 """GET /authorize and GET /callback: sign-in through an OpenID Connect provider.
 
 /authorize opens a flow (state, nonce and PKCE towards the provider) and redirects to the provider.
-The callback takes the flow's state once, exchanges the code, verifies the ID token and resolves the
-user, then redirects to the site: the session in the fragment (implicit flow), or `?code=` when the
-client started with a code_challenge (exchanged by POST /token?grant_type=pkce, which also runs the
-merge step). Once the state is known, errors travel in the redirect."""
+The callback takes the flow's state once (a link's only in the browser that started it), exchanges the
+code, verifies the ID token and resolves the user, then redirects to the site: the session in the
+fragment (implicit flow), or `?code=` when the client started with a code_challenge (exchanged by
+POST /token?grant_type=pkce, which also runs the merge step). Once the state is known, errors travel
+in the redirect."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ def extra_scopes_of(request: Request) -> tuple[str, ...]:
     return scopes
 
 
-async def provider_url(request: Request, linking_user_id: uuid.UUID | None = None) -> str:
-    """Opens a flow for the request's provider and returns the provider's authorization URL (a provider
-    that cannot be read is refused before anything is written)."""
+async def open_provider_flow(request: Request, linking_user_id: uuid.UUID | None = None) -> tuple[str, oauth.NewFlow]:
+    """Opens a flow for the request's provider and returns the provider's authorization URL with the flow (a
+    provider that cannot be read is refused before anything is written)."""
     rt = runtime(request)
     name = request.query_params.get("provider")
     provider = provider_of(request, name)
@@ -67,7 +68,7 @@ async def provider_url(request: Request, linking_user_id: uuid.UUID | None = Non
         raise ApiError(ErrorCode.bad_oauth_callback, f"The provider cannot be read: {failure}", status=502) from None
     async with rt.db.transaction() as conn:
         flow = await oauth.open_flow(conn, rt.config, name, redirect_to, challenge, linking_user_id)  # type: ignore[arg-type]
-    return provider.authorization_url(
+    url = provider.authorization_url(
         endpoint,
         redirect_uri=oauth.callback_url(rt.config),
         state=flow.state,
@@ -75,10 +76,12 @@ async def provider_url(request: Request, linking_user_id: uuid.UUID | None = Non
         verifier=flow.verifier,
         scopes=scopes,
     )
+    return url, flow
 
 
 async def authorize(request: Request) -> RedirectResponse:
-    return RedirectResponse(await provider_url(request), status_code=302)
+    url, _ = await open_provider_flow(request)
+    return RedirectResponse(url, status_code=302)
 
 
 async def callback(request: Request) -> RedirectResponse:
@@ -95,7 +98,10 @@ async def callback(request: Request) -> RedirectResponse:
         async with rt.db.transaction() as conn:
             await oauth.end_flow(conn, flow)
         values = oauth.error_values(error)
-    return RedirectResponse(oauth.site_redirect(flow["redirect_to"], values, in_fragment=not pkce), status_code=302)
+    response = RedirectResponse(oauth.site_redirect(flow["redirect_to"], values, in_fragment=not pkce), status_code=302)
+    if flow["linking_user_id"] is not None:
+        oauth.clear_link_cookie(response, rt.config, state)
+    return response
 
 
 async def completed_flow(request: Request, flow: dict) -> dict[str, str]:
@@ -103,6 +109,8 @@ async def completed_flow(request: Request, flow: dict) -> dict[str, str]:
     rt = runtime(request)
     if oauth.expired(flow):
         raise ApiError(ErrorCode.flow_state_expired)
+    if not oauth.started_here(request.cookies, request.query_params["state"], flow):
+        raise ApiError(ErrorCode.bad_oauth_state, "This link was started in another browser")
     if request.query_params.get("error"):
         message = request.query_params.get("error_description") or request.query_params["error"]
         raise ApiError(ErrorCode.bad_oauth_callback, f"The provider answered: {message}")

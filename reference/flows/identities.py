@@ -1,6 +1,6 @@
-"""Identities of the caller: GET /user/identities/authorize links a provider's identity (an anonymous
-user who links one becomes permanent with the same id), DELETE /user/identities/{id} unlinks one, but
-never the last."""
+"""Identities of the caller: GET /user/identities/authorize links a provider's identity in the browser
+that asked for the link (an anonymous user who links one becomes permanent with the same id),
+DELETE /user/identities/{id} unlinks one, but never the last."""
 
 from __future__ import annotations
 
@@ -11,20 +11,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from guestpass.reference import oauth
 from guestpass.reference.auth import authenticate
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.flows.external import provider_url
+from guestpass.reference.flows.external import open_provider_flow
 from guestpass.reference.runtime import runtime
 from guestpass.reference.storage.schema import identities
 
 
 async def link_identity(request: Request) -> Response:
-    async with runtime(request).db.transaction() as conn:
+    """The link's cookie goes to the caller: only its browser can complete the link at the callback."""
+    rt = runtime(request)
+    async with rt.db.transaction() as conn:
         caller = await authenticate(request, conn)
-    url = await provider_url(request, caller.user["id"])
+    url, flow = await open_provider_flow(request, caller.user["id"])
+    response: Response
     if request.query_params.get("skip_http_redirect") == "true":
-        return JSONResponse({"url": url})
-    return RedirectResponse(url, status_code=302)
+        response = JSONResponse({"url": url})
+    else:
+        response = RedirectResponse(url, status_code=302)
+    oauth.set_link_cookie(response, rt.config, flow)
+    return response
 
 
 def identity_id_of(request: Request) -> uuid.UUID:

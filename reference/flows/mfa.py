@@ -6,7 +6,9 @@ POST /factors enrolls an unverified factor; POST /factors/{id}/challenge opens a
 WebAuthn answer, against it and raises the caller's own session to aal2 (same session id, new refresh
 token), ending the user's aal1 sessions; DELETE /factors/{id} unenrolls and lowers the sessions that
 relied on a second factor back to aal1. A challenge and a code's time step are each used at most once
-(compare-and-set), and failed answers are counted per factor."""
+(compare-and-set), and every answer is counted per factor before it is checked (a right one is given
+back). An unverified factor lives mfa_unverified_factor_ttl seconds, and once the user has a verified
+factor, another one can only be challenged and verified from an aal2 session."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import RowMapping, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
@@ -28,7 +30,7 @@ from guestpass.reference.body import field, json_object
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.ratelimit import client_key, consume, hits
+from guestpass.reference.ratelimit import client_key, consume, give_back, hits
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import Grant, get_session, issue_refresh_token, session_json
 from guestpass.reference.storage.schema import mfa_challenges, mfa_factors, refresh_tokens
@@ -66,10 +68,28 @@ async def owned_factor(request: Request, conn: AsyncConnection, caller: Caller) 
     except ValueError:
         raise ApiError(ErrorCode.mfa_factor_not_found) from None
     statement = select(mfa_factors).where(mfa_factors.c.id == factor_id, mfa_factors.c.user_id == caller.user["id"])
-    factor = (await conn.execute(statement)).mappings().first()
+    factor = (await conn.execute(statement.where(unexpired(runtime(request).config)))).mappings().first()
     if factor is None:
         raise ApiError(ErrorCode.mfa_factor_not_found)
     return factor
+
+
+def unexpired(config: Config) -> ColumnElement[bool]:
+    cutoff = utcnow() - timedelta(seconds=config.mfa_unverified_factor_ttl)
+    return or_(mfa_factors.c.status == VERIFIED, mfa_factors.c.created_at > cutoff)
+
+
+async def drop_expired_factors(conn: AsyncConnection, config: Config, user_id: uuid.UUID) -> None:
+    await conn.execute(delete(mfa_factors).where(mfa_factors.c.user_id == user_id, ~unexpired(config)))
+
+
+async def refuse_new_factor_at_aal1(conn: AsyncConnection, caller: Caller, factor: RowMapping) -> None:
+    """A factor enrolled while the user had no verified one (perhaps by someone who has only the password)
+    cannot raise an aal1 session once the user has verified another one: it needs aal2 from then on."""
+    if factor["status"] == VERIFIED or caller.session["aal"] == AAL2:
+        return
+    if any(other["status"] == VERIFIED for other in await factors_of(conn, caller.user["id"])):
+        raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to verify a new factor while another is verified")
 
 
 # --- POST /factors -------------------------------------------------------------------------------------
@@ -135,6 +155,7 @@ async def enroll(request: Request) -> JSONResponse:
         details = {"totp": totp_details(rt.config, caller.user, secret, short_text(body, "issuer"))}
     async with rt.db.transaction() as conn:
         caller = await permanent_caller(request, conn)
+        await drop_expired_factors(conn, rt.config, caller.user["id"])
         await check_enrollment(conn, caller, friendly_name)
         factor_id = await insert_factor(conn, caller.user["id"], friendly_name, factor_type, secret)
     return JSONResponse({"id": str(factor_id), "type": factor_type, "friendly_name": friendly_name, **details})
@@ -150,6 +171,7 @@ async def challenge(request: Request) -> JSONResponse:
     async with rt.db.transaction() as conn:
         caller = await permanent_caller(request, conn)
         factor = await owned_factor(request, conn, caller)
+        await refuse_new_factor_at_aal1(conn, caller, factor)
         await conn.execute(
             delete(mfa_challenges).where(mfa_challenges.c.factor_id == factor["id"], mfa_challenges.c.expires_at <= now)
         )
@@ -185,20 +207,22 @@ def verify_params(body: dict[str, Any]) -> tuple[uuid.UUID, str]:
 
 
 async def refuse_when_locked(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
-    """429 once the factor has had its allowance of failed codes in this window, whatever the next code."""
-    failures = await hits(conn, VERIFY_BUCKET, str(factor_id), window_seconds=config.rate_limit_window_seconds)
-    if failures >= config.mfa_verify_attempts_per_window:
-        raise ApiError(ErrorCode.over_request_rate_limit, "Too many failed MFA verifications, try again later")
+    """Counts this answer against the factor's allowance BEFORE it is checked, and refuses it with 429 once
+    the allowance of this window is spent, whatever the answer. Counting and comparing are one step (the
+    counter's row stays locked until the transaction ends), so parallel answers cannot all pass a check
+    made before any of them was counted. A wrong answer's count commits with its transaction. (The read
+    first only spares a flood against a spent allowance the wait for that row lock; it decides nothing.)"""
+    limit, window = config.mfa_verify_attempts_per_window, config.rate_limit_window_seconds
+    try:
+        if await hits(conn, VERIFY_BUCKET, str(factor_id), window_seconds=window) >= limit:
+            raise ApiError(ErrorCode.over_request_rate_limit)
+        await consume(conn, VERIFY_BUCKET, str(factor_id), limit=limit, window_seconds=window)
+    except ApiError:
+        raise ApiError(ErrorCode.over_request_rate_limit, "Too many failed MFA verifications, try later") from None
 
 
-async def count_failure(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
-    await consume(
-        conn,
-        VERIFY_BUCKET,
-        str(factor_id),
-        limit=config.mfa_verify_attempts_per_window,
-        window_seconds=config.rate_limit_window_seconds,
-    )
+async def give_back_attempt(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+    await give_back(conn, VERIFY_BUCKET, str(factor_id), window_seconds=config.rate_limit_window_seconds)
 
 
 async def open_challenge(conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID) -> RowMapping:
@@ -278,6 +302,7 @@ async def verified_session(
     session = await raise_to_aal2(conn, caller.session, now, method)
     await end_weaker_sessions(conn, caller.user["id"], session["id"])
     await drop_other_unverified_factors(conn, factor)
+    await give_back_attempt(conn, rt.config, factor["id"])
     raw = await reissue_refresh_token(conn, session["id"])
     user = await get_user(conn, caller.user["id"])
     return await session_json(conn, rt, Grant(user, session, raw))  # type: ignore[arg-type]
@@ -292,11 +317,12 @@ def require_type(factor: RowMapping, factor_type: str) -> None:
 async def challenged_factor(
     request: Request, conn: AsyncConnection, factor_type: str, challenge_id: uuid.UUID
 ) -> tuple[Caller, RowMapping]:
-    """The caller and the factor named in the path, if it is theirs, of `factor_type`, not locked by
-    failed answers, with `challenge_id` open."""
+    """The caller and the factor named in the path, if it is theirs, of `factor_type`, usable from the
+    caller's session, with this answer counted within the factor's allowance and `challenge_id` open."""
     caller = await permanent_caller(request, conn)
     factor = await owned_factor(request, conn, caller)
     require_type(factor, factor_type)
+    await refuse_new_factor_at_aal1(conn, caller, factor)
     await refuse_when_locked(conn, runtime(request).config, factor["id"])
     await open_challenge(conn, factor, challenge_id)
     return caller, factor
@@ -311,11 +337,9 @@ async def verify(request: Request) -> JSONResponse:
     async with rt.db.transaction() as conn:
         caller, factor = await challenged_factor(request, conn, TOTP, challenge_id)
         step = totp.matching_step(factor["secret"], code)
-        if step is None:
-            await count_failure(conn, rt.config, factor["id"])  # committed with this transaction
-        else:
+        if step is not None:
             payload = await verified_session(conn, rt, caller, factor, challenge_id, step)
-    if step is None:
+    if step is None:  # its count was committed with the transaction
         raise ApiError(ErrorCode.mfa_verification_failed)
     return JSONResponse(payload)
 
@@ -330,8 +354,7 @@ async def verify_webauthn(request: Request, body: dict[str, Any]) -> JSONRespons
         try:
             verified = await mfa_webauthn.check_answer(conn, rt.config, factor, kind, response, challenge)
         except ApiError as error:
-            failure = error
-            await count_failure(conn, rt.config, factor["id"])  # committed with this transaction
+            failure = error  # its count is committed with this transaction
         else:
             await mfa_webauthn.record_answer(conn, factor, kind, verified)
             payload = await verified_session(conn, rt, caller, factor, challenge_id, None)

@@ -11,10 +11,14 @@ from starlette.routing import Route
 from guestpass.reference import oauth, sessions
 from guestpass.reference.body import field, json_object
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.flows.verify import count_client_attempt, refund_client_attempt
 from guestpass.reference.oidc import s256
+from guestpass.reference.ratelimit import client_key
 from guestpass.reference.runtime import runtime
 from guestpass.reference.signin import complete_sign_in, merge_token
 from guestpass.reference.users import find_by_email
+
+PASSWORD_BUCKET = "password"
 
 
 async def password_grant(request: Request) -> JSONResponse:
@@ -24,10 +28,14 @@ async def password_grant(request: Request) -> JSONResponse:
     password = field(body, "password", str) or ""
     if not email or not password:
         raise ApiError(ErrorCode.validation_failed, "A login needs an email and a password")
+    key = client_key(request, rt.config.rate_limit_header)
     async with rt.db.transaction() as conn:
+        await count_client_attempt(conn, rt.config, PASSWORD_BUCKET, key)  # as GoTrue's token limiter
         user = await find_by_email(conn, email)
     if not await rt.passwords.verify(user["encrypted_password"] if user else None, password):
         raise ApiError(ErrorCode.invalid_credentials)
+    async with rt.db.transaction() as conn:
+        await refund_client_attempt(conn, rt.config, PASSWORD_BUCKET, key)
     if user["email_confirmed_at"] is None:  # type: ignore[index]
         raise ApiError(ErrorCode.email_not_confirmed)
     return await complete_sign_in(request, body, user["id"], "password")  # type: ignore[index]

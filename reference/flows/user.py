@@ -3,11 +3,12 @@ except that an anonymous user converts at once while mailer_autoconfirm is on.""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from guestpass.reference.auth import authenticate
+from guestpass.reference.auth import Caller, authenticate
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -15,13 +16,25 @@ from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
-from guestpass.reference.users import delete_user, merged_metadata, set_email, update_user, user_json
+from guestpass.reference.users import delete_user, factors_of, merged_metadata, set_email, update_user, user_json
 
 
 async def get_user(request: Request) -> JSONResponse:
     async with runtime(request).db.transaction() as conn:
         caller = await authenticate(request, conn)
         return JSONResponse(await user_json(conn, caller.user))
+
+
+async def refuse_credential_change_at_aal1(
+    conn: AsyncConnection, caller: Caller, email: str | None, password: str | None
+) -> None:
+    """GoTrue's rule (internal/api/user.go, UserUpdate): once the user has a verified factor, a new password
+    or email needs an aal2 session, or the password alone would take over an account MFA protects."""
+    if not (password or (email and email != caller.user["email"])) or caller.session["aal"] == "aal2":
+        return
+    if any(factor["status"] == "verified" for factor in await factors_of(conn, caller.user["id"])):
+        message = "AAL2 session is required to update email or password when MFA is enabled."
+        raise ApiError(ErrorCode.insufficient_aal, message, status=401)
 
 
 async def update_current_user(request: Request) -> JSONResponse:
@@ -38,6 +51,7 @@ async def update_current_user(request: Request) -> JSONResponse:
     encrypted = await rt.passwords.hash(password) if password is not None else None
     async with rt.db.transaction() as conn:
         caller = await authenticate(request, conn)
+        await refuse_credential_change_at_aal1(conn, caller, email, password)
         user = caller.user
         if email and caller.is_anonymous and rt.config.mailer_autoconfirm:
             user = await set_email(conn, user, email)

@@ -1,20 +1,23 @@
 """POST /verify (a code with its email, or a token_hash) and GET /verify (the mail link, answered
-with a 303 to the redirect URL carrying the session, or the error, in the fragment)."""
+with a 303 to the redirect URL carrying the session, or the error, in the fragment). Each client has
+a number of failed tries per window (GoTrue's GOTRUE_RATE_LIMIT_VERIFY), and each code a number of
+wrong guesses, so that six digits cannot be walked from one client or from many."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from guestpass.reference import onetime
+from guestpass.reference import onetime, ratelimit
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.clock import utcnow
+from guestpass.reference.config import Config
 from guestpass.reference.email_change import confirm_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.passwords import check_password
@@ -22,7 +25,8 @@ from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in
-from guestpass.reference.users import get_user, update_user
+from guestpass.reference.storage.schema import rate_limits
+from guestpass.reference.users import get_user, mailbox, update_user
 
 # verify type -> the kinds of code it accepts
 VERIFY_TYPES: dict[str, tuple[str, ...]] = {
@@ -33,6 +37,7 @@ VERIFY_TYPES: dict[str, tuple[str, ...]] = {
     "email_change": ("email_change_current", "email_change_new"),
 }
 HALF_CONFIRMED = "Confirmation link accepted. Please proceed to confirm link sent to the other email"
+VERIFY_BUCKET = "verify"
 
 
 def verify_type(value: str | None) -> str:
@@ -47,7 +52,51 @@ def token_hash_of(body: dict[str, Any]) -> str:
         return token_hash.strip()
     if not token or not email:
         raise ApiError(ErrorCode.validation_failed, "Verify requires a token_hash, or a token and an email")
-    return onetime.link_hash(normalized_email(email), token.strip())
+    return onetime.link_hash(mailbox(normalized_email(email)), token.strip())
+
+
+def code_address(body: dict[str, Any]) -> str | None:
+    """The address a typed code came with; None for a token_hash, which is a link, not six digits."""
+    email = field(body, "email", str)
+    if field(body, "token_hash", str) or not email:
+        return None
+    return mailbox(normalized_email(email))
+
+
+async def count_client_attempt(conn: AsyncConnection, config: Config, bucket: str, key: str) -> None:
+    """Counts a try of the client before it is made, so that parallel tries cannot pass the limit;
+    429 over_request_rate_limit once its tries for the window are used up, even for the right secret."""
+    window = config.rate_limit_window_seconds
+    await ratelimit.consume(conn, bucket, key, limit=config.verify_attempts_per_window, window_seconds=window)
+
+
+async def refund_client_attempt(conn: AsyncConnection, config: Config, bucket: str, key: str) -> None:
+    """A try that succeeded does not count: only wrong secrets use the allowance."""
+    counted = (
+        rate_limits.c.bucket == bucket,
+        rate_limits.c.client_key == key,
+        rate_limits.c.window_start == ratelimit.current_window(config.rate_limit_window_seconds),
+        rate_limits.c.hits > 0,
+    )
+    await conn.execute(update(rate_limits).where(*counted).values(hits=rate_limits.c.hits - 1))
+
+
+async def attempt(
+    request: Request, kinds: tuple[str, ...], token_hash: str, address: str | None, encrypted_password: str | None
+) -> RowMapping | None:
+    """One try at a code: counted against the client, and as a wrong guess against the address's other
+    codes, before it is tried; a spent code is refused even when right."""
+    rt = runtime(request)
+    key = ratelimit.client_key(request, rt.config.rate_limit_header)
+    async with rt.db.transaction() as conn:
+        await count_client_attempt(conn, rt.config, VERIFY_BUCKET, key)
+        if address is not None:
+            await onetime.count_wrong_guess(conn, address, token_hash, kinds)
+    async with rt.db.transaction() as conn:
+        await onetime.refuse_spent(conn, token_hash, kinds, rt.config.code_attempts)
+        user = await redeem(conn, kinds, token_hash, encrypted_password)
+        await refund_client_attempt(conn, rt.config, VERIFY_BUCKET, key)
+    return user
 
 
 async def redeem(
@@ -79,10 +128,9 @@ async def verify_post(request: Request) -> JSONResponse:
         if kinds != VERIFY_TYPES["recovery"]:
             raise ApiError(ErrorCode.validation_failed, "A password is accepted only with type recovery")
         check_password(rt.config, password)
-    token_hash = token_hash_of(body)
+    token_hash, address = token_hash_of(body), code_address(body)
     encrypted = await rt.passwords.hash(password) if password is not None else None
-    async with rt.db.transaction() as conn:
-        user = await redeem(conn, kinds, token_hash, encrypted)
+    user = await attempt(request, kinds, token_hash, address, encrypted)
     if user is None:
         return JSONResponse({"msg": HALF_CONFIRMED, "code": "200"})
     return JSONResponse(await signed_in(request, body, user["id"], "otp"))
@@ -96,8 +144,7 @@ async def verify_get(request: Request) -> Response:
         kind = verify_type(params.get("type"))
         if not params.get("token"):
             raise ApiError(ErrorCode.validation_failed, "The link carries no token")
-        async with rt.db.transaction() as conn:
-            user = await redeem(conn, VERIFY_TYPES[kind], params["token"], None)
+        user = await attempt(request, VERIFY_TYPES[kind], params["token"], None, None)
         if user is None:
             fragment = {"message": HALF_CONFIRMED}
         else:
@@ -105,6 +152,8 @@ async def verify_get(request: Request) -> Response:
             fragment = {key: str(session[key]) for key in ("access_token", "expires_at", "expires_in", "refresh_token")}
             fragment.update(token_type="bearer", type=kind)
     except ApiError as error:
+        if error.code is ErrorCode.over_request_rate_limit:  # as GoTrue's limiter answers it: no redirect
+            raise
         fragment = {"error": "access_denied", "error_code": error.code.value, "error_description": error.message}
     return RedirectResponse(f"{redirect_to}#{urlencode(fragment)}", status_code=303)
 

@@ -164,7 +164,9 @@ one_time_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
     UniqueConstraint("user_id", "token_type"),
+    Index(None, "relates_to"),
 )
 
 passkeys = Table(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jwt
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import Scope
 
 from guestpass.reference import oauth, oidc
+from guestpass.reference.clock import utcnow
 from guestpass.reference.flows import external, identities, token
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import hash_token
@@ -203,3 +204,31 @@ def oauth_settings_omit_provider(mp: pytest.MonkeyPatch) -> AppWrapper:
         return 200, {**body, "external": {**external_providers, "anonymous_users": True}}
 
     return rewrite_responses(rewrite)
+
+
+@defect("oauth", source="supabase/auth LinkIdentity: the link's state is bound to the user, not to the browser (CSRF)")
+def oauth_link_not_bound_to_browser(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(oauth, "started_here", lambda cookies, state, flow: True)
+
+
+@defect("oauth", source="PKCE taken for the browser binding: a link begun with a code_challenge completes anywhere")
+def oauth_pkce_link_not_bound_to_browser(mp: pytest.MonkeyPatch) -> None:
+    original = oauth.started_here
+
+    def started_here(cookies: Mapping[str, str], state: str, flow: RowMapping) -> bool:
+        return flow["code_challenge"] is not None or original(cookies, state, flow)
+
+    mp.setattr(oauth, "started_here", started_here)
+
+
+@defect(
+    "oauth",
+    "email-confirmation",
+    source="pre-account takeover (Sudhodanan & Paverd 2022): the provider confirms the address, the password typed "
+    "by whoever signed it up first stays",
+)
+def oauth_claim_keeps_unconfirmed_password(mp: pytest.MonkeyPatch) -> None:
+    async def claim_unconfirmed(conn: Any, user: RowMapping, provider: str, claims: dict[str, Any]) -> None:
+        await oauth.attach_identity(conn, user, provider, claims, email_confirmed_at=utcnow())
+
+    mp.setattr(oauth, "claim_unconfirmed", claim_unconfirmed)
