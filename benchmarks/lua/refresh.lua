@@ -1,6 +1,7 @@
 -- POST {"refresh_token": ...} to the URL given to wrk (the refresh_token grant). The tokens, one a line,
 -- come from the file named after `--`; each answer's new refresh token goes back in the pool and is the
--- one the connection sends next, so every token is sent once and every chain keeps rotating.
+-- one the connection sends next, so every token is sent once and every chain keeps rotating. Each request
+-- comes from its own client address, so per-client limits do not stop the load.
 local pool = {}
 
 function init(args)
@@ -9,10 +10,15 @@ function init(args)
   end
 end
 
+local sent = 0
+
 function request()
   local token = table.remove(pool) or "pool-exhausted"
   local body = string.format('{"refresh_token": "%s"}', token)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  sent = sent + 1
+  local address = string.format("2001:db8:bb:%x::%x", math.floor(sent / 65536), sent % 65536)
+  local headers = {["Content-Type"] = "application/json", ["Sb-Forwarded-For"] = address, ["X-Forwarded-For"] = address}
+  return wrk.format("POST", nil, headers, body)
 end
 
 function response(status, headers, body)
