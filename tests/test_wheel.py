@@ -50,7 +50,10 @@ def test_installed_wheel_runs_the_suite(wheel: Path, tmp_path: Path) -> None:
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600, capture_output=True
+        [str(python), "-m", "pip", "install", "--quiet", "-c", str(REPO / "constraints.txt"), str(wheel)],
+        check=True,
+        timeout=600,
+        capture_output=True,
     )
     located = subprocess.run(
         [
@@ -70,6 +73,10 @@ def test_installed_wheel_runs_the_suite(wheel: Path, tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout[-4000:]
     not_passed = {i: o for i, o in outcomes(document).items() if o != "passed"}
     assert set(not_passed) <= KEY_PAIR_ONLY, not_passed  # they need ES256 tokens
+    parallel, document = run_check(
+        tmp_path / "parallel.json", "--workers", "2", "--capability", "sessions", python=str(python), cwd=tmp_path
+    )
+    assert parallel.returncode == 0 and len(document["scenarios"]) == 4, parallel.stdout[-4000:] + parallel.stderr
     console_script = subprocess.run(
         [str(environment / "bin" / "guestpass"), "check", "--help"], capture_output=True, text=True, timeout=60
     )
