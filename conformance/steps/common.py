@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from pytest_bdd import parsers, then, when
 
 from guestpass.conformance.steps.phrases import phrase
-from guestpass.conformance.world import World
+from guestpass.conformance.world import World, fresh_client_key
 
 _MISSING = object()
 
@@ -38,6 +40,20 @@ def error_code(response: httpx.Response) -> str | None:
     if isinstance(body.get("code"), str):
         return body["code"]
     return body.get("error_code")
+
+
+def from_new_addresses(world: World, turns: int) -> Iterator[int]:
+    """Counts `turns`, each sent from a client address of its own (in the target's rate-limit header);
+    the scenario is not applicable when the target trusts no such header."""
+    if not world.target.rate_limits.header:
+        pytest.skip("not applicable: the target names no rate-limit header, so the suite cannot be several clients")
+    own_key = world.client.client_key
+    try:
+        for turn in range(turns):
+            world.client.client_key = fresh_client_key()
+            yield turn
+    finally:
+        world.client.client_key = own_key
 
 
 def split_request(request: str) -> tuple[str, str]:

@@ -13,11 +13,17 @@ from pytest_bdd import given, parsers, then, when
 from guestpass.conformance.jwt_tools import claims_of
 from guestpass.conformance.mailbox import Mail, assert_no_mail, open_link, receive
 from guestpass.conformance.parallel import run_together
-from guestpass.conformance.steps.common import assert_refused, error_code, json_body, unexpected_status
+from guestpass.conformance.steps.common import (
+    assert_refused,
+    error_code,
+    from_new_addresses,
+    json_body,
+    unexpected_status,
+)
 from guestpass.conformance.steps.core import new_password, password_grant, register, sign_in
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
-from guestpass.conformance.world import Actor, World, fresh_client_key, unique_email
+from guestpass.conformance.world import Actor, World, unique_email
 
 RECOVERED = "recovered"
 EMAIL_CONFIRMATION = "email_confirmation"
@@ -255,16 +261,8 @@ def guesses_mailed_codes(world: World, name: str, kind: str) -> None:
     )
 )
 def guesses_mailed_codes_from_many_addresses(world: World, name: str, kind: str) -> None:
-    if not world.target.rate_limits.header:
-        pytest.skip("not applicable: the target names no rate-limit header, so the suite cannot be several clients")
-    own_key, attempts = world.client.client_key, []
-    try:
-        for attempt in range(world.target.mail.verify_attempts):
-            world.client.client_key = fresh_client_key()
-            attempts.append(guess(world, name, kind, attempt))
-    finally:
-        world.client.client_key = own_key
-    world.remembered["attempts"] = attempts
+    turns = from_new_addresses(world, world.target.mail.verify_attempts)
+    world.remembered["attempts"] = [guess(world, name, kind, attempt) for attempt in turns]
 
 
 @when(phrase('"{name}" verifies the token_hash from the mailed link'))

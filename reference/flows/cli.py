@@ -5,8 +5,7 @@ terminal transition (claim, complete, success) is a conditional update, so it ha
 many requests race for it; expiry wins over every other state.
 
 An attempt created with an anonymous refresh token is bound to that token's session, not only to its
-user: the session id rides in the login code (which cannot be altered, as a code is found by its hash),
-and claiming or merging re-checks that the session is still live (PROTOCOL §3: a merge needs a live
+user, and claiming or merging re-checks that the session is still live (PROTOCOL §3: a merge needs a live
 token). A logout, a detected refresh-token reuse or the user's deletion ends the attempt's hold on it."""
 
 from __future__ import annotations
@@ -35,25 +34,10 @@ from guestpass.reference.users import get_user
 PENDING, COMPLETED, USED = "pending", "completed", "used"
 MODES = ("check", "claim-anon-session", "complete")
 POLL_SLACK = timedelta(milliseconds=250)
-CARRIES = "."  # between a login code's secret and the id of the anonymous session it carries
 
 
 def new_code() -> str:
     return secrets.token_urlsafe(32)
-
-
-def new_login_code(anonymous_session_id: uuid.UUID | None) -> str:
-    code = new_code()
-    return f"{code}{CARRIES}{anonymous_session_id.hex}" if anonymous_session_id else code
-
-
-def carried_session_id(login_code: str) -> uuid.UUID | None:
-    """The anonymous session an issued login code carries, if any."""
-    _, separator, session_hex = login_code.rpartition(CARRIES)
-    try:
-        return uuid.UUID(hex=session_hex) if separator else None
-    except ValueError:
-        return None
 
 
 def required_code(body: dict[str, Any], name: str) -> str:
@@ -76,17 +60,17 @@ async def create(request: Request) -> JSONResponse:
         )
     ttl = timedelta(milliseconds=ttl_ms)
     anonymous_token = field(body, "anon_refresh_token", str)
-    polling_code, now = new_code(), utcnow()
+    polling_code, login_code, now = new_code(), new_code(), utcnow()
     async with rt.db.transaction() as conn:
         anonymous_user_id = await _anonymous_owner(conn, anonymous_token) if anonymous_token else None
-        carried = await _session_of(conn, anonymous_token) if anonymous_token and anonymous_user_id else None
-        login_code = new_login_code(carried)
+        anonymous_session_id = await _session_of(conn, anonymous_token) if anonymous_user_id else None
         await conn.execute(
             insert(cli_attempts).values(
                 id=uuid.uuid4(),
                 polling_code_hash=hash_token(polling_code),
                 login_code_hash=hash_token(login_code),
                 anonymous_user_id=anonymous_user_id,
+                anonymous_session_id=anonymous_session_id,
                 user_id=None,
                 state=PENDING,
                 interval_seconds=rt.config.cli_poll_interval,
@@ -178,18 +162,18 @@ async def complete(request: Request) -> JSONResponse:
         attempt = await _attempt(conn, cli_attempts.c.login_code_hash, login_code)
         if attempt is None or attempt["state"] != PENDING or as_utc(attempt["expires_at"]) <= utcnow():
             raise ApiError(ErrorCode.cli_code_invalid)
-        anonymous = await _anonymous_user(conn, attempt, login_code)
+        anonymous = await _anonymous_user(conn, attempt)
         if mode == "check":
             return JSONResponse({"cli_session_state": "anonymous" if anonymous else "none"})
         if mode == "claim-anon-session":
-            return await _claim(request, conn, attempt, anonymous, login_code)
+            return await _claim(request, conn, attempt, anonymous)
         return await _complete(conn, attempt, body)
 
 
-async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping, login_code: str) -> RowMapping | None:
+async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping) -> RowMapping | None:
     """The CLI's anonymous user while the session the attempt carries is live. Both rows stay locked until
     commit (the user first, as a deletion takes them): a logout or deletion that comes meanwhile waits."""
-    session_id = carried_session_id(login_code)
+    session_id = attempt["anonymous_session_id"]
     if session_id is None or attempt["anonymous_user_id"] is None:
         return None
     user = (
@@ -207,17 +191,19 @@ async def _session_live(conn: AsyncConnection, session_id: uuid.UUID, user_id: u
     return (await conn.execute(query)).first() is not None
 
 
-def _no_anonymous_session(login_code: str) -> ErrorCode:
+def _no_anonymous_session(attempt: RowMapping) -> ErrorCode:
     """Why there is no anonymous session to hand over: none came with the attempt, or it has ended."""
-    return ErrorCode.anonymous_token_invalid if carried_session_id(login_code) else ErrorCode.cli_no_anonymous_session
+    if attempt["anonymous_session_id"]:
+        return ErrorCode.anonymous_token_invalid
+    return ErrorCode.cli_no_anonymous_session
 
 
 async def _claim(
-    request: Request, conn: AsyncConnection, attempt: RowMapping, anonymous: RowMapping | None, login_code: str
+    request: Request, conn: AsyncConnection, attempt: RowMapping, anonymous: RowMapping | None
 ) -> JSONResponse:
     """The browser adopts the CLI's anonymous user (a new session of its own), to upgrade it in place."""
     if anonymous is None:
-        raise ApiError(_no_anonymous_session(login_code))
+        raise ApiError(_no_anonymous_session(attempt))
     claimed = await conn.execute(
         update(cli_attempts)
         .where(
@@ -249,13 +235,13 @@ async def _complete(conn: AsyncConnection, attempt: RowMapping, body: dict[str, 
         raise ApiError(ErrorCode.cli_code_invalid)
     answer: dict[str, Any] = {"success": True}
     if field(body, "anonymous_merge", bool) and attempt["anonymous_user_id"]:
-        answer["anonymous_merge"] = await _merge(conn, attempt, body["login_code"], browser_user["id"])
+        answer["anonymous_merge"] = await _merge(conn, attempt, browser_user["id"])
     return JSONResponse(answer)
 
 
-async def _merge(conn: AsyncConnection, attempt: RowMapping, login_code: str, target_id: uuid.UUID) -> dict[str, Any]:
+async def _merge(conn: AsyncConnection, attempt: RowMapping, target_id: uuid.UUID) -> dict[str, Any]:
     """The merge the attempt's anonymous session consents to, while that session is live."""
-    session_id = carried_session_id(login_code)
+    session_id = attempt["anonymous_session_id"]
     if session_id is None or not await _session_live(conn, session_id, attempt["anonymous_user_id"]):
         return rejected(MergeRejected(ErrorCode.anonymous_token_invalid))
     return await merge_within(conn, attempt["anonymous_user_id"], target_id)

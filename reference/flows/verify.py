@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import RowMapping, update
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -25,7 +25,6 @@ from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in
-from guestpass.reference.storage.schema import rate_limits
 from guestpass.reference.users import get_user, mailbox, update_user
 
 # verify type -> the kinds of code it accepts
@@ -72,13 +71,7 @@ async def count_client_attempt(conn: AsyncConnection, config: Config, bucket: st
 
 async def refund_client_attempt(conn: AsyncConnection, config: Config, bucket: str, key: str) -> None:
     """A try that succeeded does not count: only wrong secrets use the allowance."""
-    counted = (
-        rate_limits.c.bucket == bucket,
-        rate_limits.c.client_key == key,
-        rate_limits.c.window_start == ratelimit.current_window(config.rate_limit_window_seconds),
-        rate_limits.c.hits > 0,
-    )
-    await conn.execute(update(rate_limits).where(*counted).values(hits=rate_limits.c.hits - 1))
+    await ratelimit.give_back(conn, bucket, key, window_seconds=config.rate_limit_window_seconds)
 
 
 async def attempt(

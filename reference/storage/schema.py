@@ -113,6 +113,8 @@ cli_attempts = Table(
     Column("polling_code_hash", String(64), nullable=False, unique=True),
     Column("login_code_hash", String(64), nullable=False, unique=True),
     Column("anonymous_user_id", Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True),
+    # no foreign key: it outlives the session, whose end the claim and the merge must see
+    Column("anonymous_session_id", Uuid, nullable=True),
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("state", String(16), nullable=False),
     Column("interval_seconds", Integer, nullable=False),

@@ -19,7 +19,7 @@ from guestpass.reference.users import get_user
     "cli-handoff", source="PROTOCOL §3, §9: the attempt keeps only the anonymous user id, checked once at POST /cli"
 )
 def cli_attempt_outlives_anonymous_session(mp: pytest.MonkeyPatch) -> None:
-    async def anonymous_user(conn: Any, attempt: Any, login_code: str) -> Any:
+    async def anonymous_user(conn: Any, attempt: Any) -> Any:
         user = await get_user(conn, attempt["anonymous_user_id"]) if attempt["anonymous_user_id"] else None
         return user if user is not None and user["is_anonymous"] else None
 
@@ -28,12 +28,12 @@ def cli_attempt_outlives_anonymous_session(mp: pytest.MonkeyPatch) -> None:
 
     mp.setattr(cli, "_anonymous_user", anonymous_user)
     mp.setattr(cli, "_session_live", session_live)
-    mp.setattr(cli, "_no_anonymous_session", lambda login_code: ErrorCode.cli_no_anonymous_session)
+    mp.setattr(cli, "_no_anonymous_session", lambda attempt: ErrorCode.cli_no_anonymous_session)
 
 
 @defect("cli-handoff", source="PROTOCOL §3: claiming re-checks the anonymous session, the consented merge does not")
 def cli_merge_skips_session_check(mp: pytest.MonkeyPatch) -> None:
-    async def merge(conn: Any, attempt: Any, login_code: str, target_id: Any) -> dict[str, Any]:
+    async def merge(conn: Any, attempt: Any, target_id: Any) -> dict[str, Any]:
         return await cli.merge_within(conn, attempt["anonymous_user_id"], target_id)
 
     mp.setattr(cli, "_merge", merge)
