@@ -1,5 +1,5 @@
 """Reading request bodies: JSON objects with typed fields, or 400 bad_json / validation_failed. The body's
-size is bounded before it is read (app.BodyLimit); metadata objects are bounded here."""
+size is bounded before it is read (body_limit.BodyLimit); metadata objects are bounded here."""
 
 from __future__ import annotations
 
