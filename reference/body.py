@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import runtime
+from guestpass.reference.users import mailbox
 
 T = TypeVar("T")
 
@@ -92,10 +93,11 @@ def check_fields(body: dict[str, Any], **kinds: type) -> None:
 
 
 def normalized_email(value: str) -> str:
-    email = value.strip().lower()
+    """The address in its one spelling (users.mailbox), 400 validation_failed when it is not one."""
+    email = value.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 255:
         raise ApiError(ErrorCode.validation_failed, "Unable to validate email address: invalid format")
-    return email
+    return mailbox(email)
 
 
 def required_email(body: dict[str, Any], purpose: str) -> str:

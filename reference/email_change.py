@@ -11,7 +11,7 @@ from guestpass.reference import onetime
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import claim_send_slot, send_code
 from guestpass.reference.runtime import Runtime
-from guestpass.reference.users import find_by_email, mailbox, set_email, update_user
+from guestpass.reference.users import find_by_email, set_email, update_user
 
 CURRENT, NEW = "email_change_current", "email_change_new"
 
@@ -19,7 +19,6 @@ CURRENT, NEW = "email_change_current", "email_change_new"
 async def request_email_change(
     conn: AsyncConnection, runtime: Runtime, user: RowMapping, new_email: str, redirect_to: str
 ) -> RowMapping:
-    new_email = mailbox(new_email)
     if new_email == user["email"]:  # another spelling of the current address
         return user
     if await find_by_email(conn, new_email) is not None:

@@ -12,7 +12,7 @@ from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import claim_send_slot, send_code
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
-from guestpass.reference.users import create_user, find_by_email, mailbox
+from guestpass.reference.users import create_user, find_by_email
 
 
 async def otp(request: Request) -> JSONResponse:
@@ -20,7 +20,7 @@ async def otp(request: Request) -> JSONResponse:
     body = await json_object(request)
     if field(body, "phone", str):
         raise ApiError(ErrorCode.phone_provider_disabled)
-    email = mailbox(required_email(body, "Sign-in by mail"))
+    email = required_email(body, "Sign-in by mail")
     may_create = field(body, "create_user", bool) is not False and rt.config.signup_enabled
     user_metadata, redirect_to = field(body, "data", dict) or {}, redirect_of(request, body)
     async with rt.db.transaction() as conn:

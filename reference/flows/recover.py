@@ -12,13 +12,13 @@ from guestpass.reference.body import json_object, required_email
 from guestpass.reference.notify import claim_send_slot, send_code
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
-from guestpass.reference.users import find_by_email, mailbox
+from guestpass.reference.users import find_by_email
 
 
 async def recover(request: Request) -> JSONResponse:
     rt = runtime(request)
     body = await json_object(request)
-    email = mailbox(required_email(body, "Password recovery"))
+    email = required_email(body, "Password recovery")
     redirect_to = redirect_of(request, body)  # read before the lookup: a bad field is refused for every address
     async with rt.db.transaction() as conn:
         await claim_send_slot(conn, rt, email)

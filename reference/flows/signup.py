@@ -15,7 +15,7 @@ from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
 from guestpass.reference.signin import complete_sign_in, merge_token
-from guestpass.reference.users import create_user, mailbox, user_json
+from guestpass.reference.users import create_user, user_json
 
 
 async def signup(request: Request) -> JSONResponse:
@@ -33,7 +33,7 @@ async def signup(request: Request) -> JSONResponse:
     rt = runtime(request)
     if not rt.config.signup_enabled:
         raise ApiError(ErrorCode.signup_disabled)
-    email = mailbox(normalized_email(email))  # type: ignore[arg-type]
+    email = normalized_email(email)  # type: ignore[arg-type]
     if not password:
         raise ApiError(ErrorCode.validation_failed, "Signup requires a valid password")
     check_password(rt.config, password)

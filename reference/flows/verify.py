@@ -25,7 +25,7 @@ from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in
-from guestpass.reference.users import get_user, mailbox, update_user
+from guestpass.reference.users import get_user, update_user
 
 # verify type -> the kinds of code it accepts
 VERIFY_TYPES: dict[str, tuple[str, ...]] = {
@@ -51,7 +51,7 @@ def token_hash_of(body: dict[str, Any]) -> str:
         return token_hash.strip()
     if not token or not email:
         raise ApiError(ErrorCode.validation_failed, "Verify requires a token_hash, or a token and an email")
-    return onetime.link_hash(mailbox(normalized_email(email)), token.strip())
+    return onetime.link_hash(normalized_email(email), token.strip())
 
 
 def code_address(body: dict[str, Any]) -> str | None:
@@ -59,7 +59,7 @@ def code_address(body: dict[str, Any]) -> str | None:
     email = field(body, "email", str)
     if field(body, "token_hash", str) or not email:
         return None
-    return mailbox(normalized_email(email))
+    return normalized_email(email)
 
 
 async def count_client_attempt(conn: AsyncConnection, config: Config, bucket: str, key: str) -> None:
