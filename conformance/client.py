@@ -98,8 +98,10 @@ class ApiClient:
             return next(self._turns)
 
     def instance_of(self, url: str) -> str | None:
-        """The base URL of the target's instance that `url` is on, if any."""
-        return next((root for root in self.instances if url.startswith(root + "/")), None)
+        """The base URL of the server `url` is on: one of the target's instances, or the server a step
+        moved the client to (a variant); None if neither."""
+        roots = (*self.instances, self.base_url)
+        return next((root for root in roots if url.startswith(root + "/")), None)
 
     def close(self) -> None:
         self._http.close()

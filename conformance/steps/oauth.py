@@ -44,17 +44,15 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def root_of(world: World, url: str) -> str | None:
-    """The base URL of the server `url` is on: one of the target's instances, or the variant the client
-    was moved to."""
-    current = world.client.base_url
-    return world.client.instance_of(url) or (current if url.startswith(current + "/") else None)
+def root_of(world: World, url: str) -> str:
+    root = world.client.instance_of(url)
+    assert root, f"{url} is not on the target ({', '.join(world.client.instances)})"
+    return root
 
 
 def get(world: World, url: str) -> httpx.Response:
     """GET of a URL on the target (on the instance it names), through the client that records it."""
     root = root_of(world, url)
-    assert root, f"{url} is not on the target ({', '.join(world.client.instances)})"
     return world.client.request("GET", url[len(root) :], base_url=root)
 
 
@@ -62,7 +60,6 @@ def other_browser_get(world: World, url: str) -> httpx.Response:
     """GET of a URL on the target by another browser: a client without the suite client's cookies, whose
     exchange still goes into the transcript."""
     root = root_of(world, url)
-    assert root, f"{url} is not on the target ({', '.join(world.client.instances)})"
     own = world.client
     browser = ApiClient(root, own.transcript, apikey=own.apikey, rate_limit_header=own.rate_limit_header)
     browser.client_key = own.client_key
