@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from guestpass.conformance.embedded import reference_servers
-from guestpass.conformance.scenario_info import ID_TAG
-from guestpass.scenarios import feature_files
+from guestpass.scenarios import scenario_ids
 
 DEFECTS_DIR = Path(__file__).parent / "defects"
 sys.path.insert(0, str(DEFECTS_DIR))
@@ -22,13 +21,6 @@ sys.path.insert(0, str(DEFECTS_DIR))
 from catalogue import CATALOGUE, Defect  # noqa: E402
 
 PARALLEL_DEFECTS = 3
-
-
-def scenario_ids() -> set[str]:
-    ids: set[str] = set()
-    for feature in feature_files():
-        ids.update(word[1:] for word in feature.read_text().split() if ID_TAG.match(word[1:]))
-    return ids
 
 
 def failures_under(defect: Defect, workdir: Path) -> set[str]:
