@@ -9,6 +9,7 @@ from guestpass.conformance.steps.cli import *  # noqa: F403
 from guestpass.conformance.steps.common import *  # noqa: F403
 from guestpass.conformance.steps.core import *  # noqa: F403
 from guestpass.conformance.steps.data import *  # noqa: F403
+from guestpass.conformance.steps.enumeration import *  # noqa: F403
 from guestpass.conformance.steps.hostile_input import *  # noqa: F403
 from guestpass.conformance.steps.mail import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403

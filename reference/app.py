@@ -84,7 +84,9 @@ def create_app(config: Config) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.courier.start()
         yield
+        await runtime.courier.stop()
         await runtime.db.dispose()
 
     routes = [route for flow in AUTH_FLOWS for route in flow.routes]

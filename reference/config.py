@@ -49,6 +49,8 @@ class Config:
     smtp_sender: str = "guestpass <noreply@guestpass.invalid>"
     mail_token_ttl: int = 3600
     mail_send_interval: int = 60
+    mail_retry_seconds: float = 5.0  # first wait after a failed delivery; doubles up to 5 minutes
+    mail_give_up_seconds: int = 86400  # mail not delivered by then is dropped
     verify_attempts_per_window: int = 30  # wrong /verify codes, and apart from them wrong passwords, per client
     code_attempts: int = 5  # wrong guesses that spend a mailed code
     secure_email_change: bool = True
@@ -86,6 +88,7 @@ TEST_PROFILE: dict[str, Any] = {
     "cli_poll_interval": 1,
     "mail_token_ttl": 3,
     "mail_send_interval": 1,
+    "mail_retry_seconds": 0.2,
     "mfa_challenge_ttl": 2,
     "mfa_unverified_factor_ttl": 30,
     "webauthn_challenge_ttl": 2,
@@ -130,6 +133,8 @@ _SCALAR_TYPES: dict[str, type] = {
     "smtp_sender": str,
     "mail_token_ttl": int,
     "mail_send_interval": int,
+    "mail_retry_seconds": float,
+    "mail_give_up_seconds": int,
     "verify_attempts_per_window": int,
     "code_attempts": int,
     "secure_email_change": bool,

@@ -26,7 +26,6 @@ class ErrorCode(StrEnum):
     email_address_invalid = "email_address_invalid"
     email_exists = "email_exists"
     email_not_confirmed = "email_not_confirmed"
-    email_send_failed = "email_send_failed"
     flow_state_expired = "flow_state_expired"
     flow_state_not_found = "flow_state_not_found"
     identity_already_exists = "identity_already_exists"
@@ -88,7 +87,6 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.email_address_invalid: (400, "Email address is invalid"),
     ErrorCode.email_exists: (422, "A user with this email address has already been registered"),
     ErrorCode.email_not_confirmed: (400, "Email not confirmed"),
-    ErrorCode.email_send_failed: (500, "Error sending the email"),
     ErrorCode.flow_state_expired: (422, "invalid flow state, flow state has expired"),
     ErrorCode.flow_state_not_found: (404, "invalid flow state, no valid flow state found"),
     ErrorCode.identity_already_exists: (422, "Identity is already linked to another user"),

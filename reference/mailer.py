@@ -1,4 +1,4 @@
-"""Mail over SMTP: every message carries a code and a link, as GoTrue's do."""
+"""Mail over SMTP: a code mail carries a code and a link, as GoTrue's do; a notice carries neither."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from urllib.parse import urlencode
 import aiosmtplib
 
 from guestpass.reference.config import Config
-from guestpass.reference.errors import ApiError, ErrorCode
 
 SEND_TIMEOUT = 10.0
+
+
+class MailNotDelivered(Exception):
+    """The SMTP server could not be reached or refused the message; the courier tries again later."""
+
 
 # token type -> (verify type in the link, subject, what the link does)
 TEMPLATES: dict[str, tuple[str, str, str]] = {
@@ -20,6 +24,15 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "magiclink": ("magiclink", "Your sign-in link", "sign in"),
     "email_change_current": ("email_change", "Confirm your email change", "confirm the change of your email"),
     "email_change_new": ("email_change", "Confirm your new email address", "confirm your new email address"),
+}
+
+# notice -> (subject, text)
+NOTICES: dict[str, tuple[str, str]] = {
+    "existing_account": (
+        "You already have an account",
+        "Someone asked to sign up with this address, which already has an account. If it was you, sign in,\n"
+        "or reset your password if you have forgotten it. If it was not you, you can ignore this mail.\n",
+    ),
 }
 
 
@@ -43,10 +56,19 @@ class Mailer:
         )
         return message
 
+    def compose_notice(self, to: str, notice: str) -> EmailMessage:
+        subject, text = NOTICES[notice]
+        message = EmailMessage()
+        message["From"] = self.config.smtp_sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(text)
+        return message
+
     async def send(self, message: EmailMessage) -> None:
         try:
             await aiosmtplib.send(
                 message, hostname=self.config.smtp_host, port=self.config.smtp_port, timeout=SEND_TIMEOUT
             )
         except (aiosmtplib.SMTPException, OSError) as error:
-            raise ApiError(ErrorCode.email_send_failed, f"Error sending the email: {error}") from None
+            raise MailNotDelivered(str(error)) from error

@@ -1,27 +1,36 @@
-"""Mailing a one-time code to an address, at most once per send interval per address."""
+"""What to mail: requests put a code mail in the outbox, at most once per send interval per address;
+the courier (`courier.Courier`) composes and sends it after the request has committed."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 from datetime import timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import RowMapping, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference import onetime
 from guestpass.reference.clock import utcnow
+from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.runtime import Runtime
-from guestpass.reference.storage.db import dialect_insert
-from guestpass.reference.storage.schema import email_sends
+from guestpass.reference.mailer import NOTICES, Mailer
+from guestpass.reference.storage.db import after_commit, dialect_insert
+from guestpass.reference.storage.schema import email_sends, mail_outbox
+from guestpass.reference.users import create_user, find_by_email, get_user
+
+if TYPE_CHECKING:
+    from guestpass.reference.runtime import Runtime
 
 
 async def claim_send_slot(conn: AsyncConnection, runtime: Runtime, address: str) -> None:
     """429 over_email_send_rate_limit if mail went to `address` within the send interval. Counted for
     unknown addresses too, so the limit cannot tell which addresses have accounts."""
     now = utcnow()
-    insert = dialect_insert(conn)
-    statement = insert(email_sends).values(address_hash=hashlib.sha256(address.encode()).hexdigest(), sent_at=now)
+    insert_ = dialect_insert(conn)
+    statement = insert_(email_sends).values(address_hash=hashlib.sha256(address.encode()).hexdigest(), sent_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=["address_hash"],
         set_={"sent_at": now},
@@ -38,7 +47,64 @@ async def claim_send_slot(conn: AsyncConnection, runtime: Runtime, address: str)
 async def send_code(
     conn: AsyncConnection, runtime: Runtime, user_id: uuid.UUID, token_type: str, address: str, redirect_to: str
 ) -> None:
-    """Issues a code of `token_type` and mails it with its link; a failed send rolls the code back."""
-    issued = await onetime.issue(conn, user_id, token_type, address, runtime.config.mail_token_ttl)
-    link = runtime.mailer.verify_link(token_type, issued.token_hash, redirect_to)
-    await runtime.mailer.send(runtime.mailer.compose(address, token_type, issued.code, link))
+    """Mails `user_id` a new code of `token_type` at `address` once this transaction commits."""
+    await _enqueue(conn, runtime, kind=token_type, address=address, user_id=user_id, redirect_to=redirect_to)
+
+
+async def send_code_to_account_of(
+    conn: AsyncConnection,
+    runtime: Runtime,
+    token_type: str,
+    address: str,
+    redirect_to: str,
+    *,
+    new_user_metadata: dict[str, Any] | None = None,
+) -> None:
+    """Mails a code to the account that has `address` when the courier gets to it, and mails nothing
+    when there is none, unless `new_user_metadata` says to create one. The request itself never looks
+    the account up, so its answer takes the same time either way."""
+    await _enqueue(
+        conn, runtime, kind=token_type, address=address, redirect_to=redirect_to, new_user_metadata=new_user_metadata
+    )
+
+
+async def send_notice(conn: AsyncConnection, runtime: Runtime, user_id: uuid.UUID, notice: str, address: str) -> None:
+    """Mails `user_id` the notice `notice` (see `mailer.NOTICES`) once this transaction commits."""
+    await _enqueue(conn, runtime, kind=notice, address=address, user_id=user_id, redirect_to="")
+
+
+async def _enqueue(conn: AsyncConnection, runtime: Runtime, **fields: Any) -> None:
+    now = utcnow()
+    await conn.execute(
+        insert(mail_outbox).values(id=uuid.uuid4(), created_at=now, next_attempt_at=now, attempts=0, **fields)
+    )
+    after_commit(conn, runtime.courier.wake)
+
+
+async def compose(conn: AsyncConnection, row: RowMapping, *, config: Config, mailer: Mailer) -> EmailMessage | None:
+    """The message for an outbox row, with a newly issued code; None when there is nothing to send."""
+    user = await _recipient(conn, row)
+    if user is None:
+        return None
+    if row["kind"] in NOTICES:
+        return mailer.compose_notice(row["address"], row["kind"])
+    token_type = row["kind"]
+    if token_type == "magiclink" and user["email_confirmed_at"] is None:
+        token_type = "confirmation"
+    elif token_type == "confirmation" and user["email_confirmed_at"] is not None:
+        return None
+    if await onetime.issued_since(conn, user["id"], token_type, row["code_issued_at"] or row["created_at"]):
+        return None  # a newer code (a later request, or generate_link) supersedes this mail
+    issued = await onetime.issue(conn, user["id"], token_type, row["address"], config.mail_token_ttl)
+    await conn.execute(update(mail_outbox).where(mail_outbox.c.id == row["id"]).values(code_issued_at=issued.issued_at))
+    link = mailer.verify_link(token_type, issued.token_hash, row["redirect_to"])
+    return mailer.compose(row["address"], token_type, issued.code, link)
+
+
+async def _recipient(conn: AsyncConnection, row: RowMapping) -> RowMapping | None:
+    if row["user_id"] is not None:
+        return await get_user(conn, row["user_id"])
+    user = await find_by_email(conn, row["address"])
+    if user is None and row["new_user_metadata"] is not None:
+        user = await create_user(conn, email=row["address"], user_metadata=row["new_user_metadata"])
+    return user

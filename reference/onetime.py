@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ ISSUE_ATTEMPTS = 3
 class OneTimeCode:
     code: str
     token_hash: str
+    issued_at: datetime
 
 
 def link_hash(address: str, code: str) -> str:
@@ -66,8 +67,17 @@ async def issue(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, addr
                 )
         except IntegrityError:
             continue  # the same address drew the same code for another type: draw again
-        return OneTimeCode(code, token_hash)
+        return OneTimeCode(code, token_hash, now)
     raise ApiError(ErrorCode.unexpected_failure, "Could not issue a one-time code")
+
+
+async def issued_since(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, moment: datetime) -> bool:
+    """Whether the live code of (user, type) was issued after `moment`."""
+    statement = select(one_time_tokens.c.created_at).where(
+        one_time_tokens.c.user_id == user_id, one_time_tokens.c.token_type == token_type
+    )
+    issued_at = (await conn.execute(statement)).scalar()
+    return issued_at is not None and as_utc(issued_at) > as_utc(moment)
 
 
 async def consume(conn: AsyncConnection, token_hash: str, token_types: Iterable[str]) -> RowMapping:

@@ -410,3 +410,15 @@ Feature: Core sessions, tokens, users and errors
     When "Dana" signs in with their password
     Then the response status is 200
     And the session's expiry matches its access token
+
+  @CORE-066 @should
+  Scenario: A wrong password takes as long for an unknown address as for a registered one
+    The password grant SHOULD refuse an unregistered address in the same time as a registered one with
+    a wrong password, both with 400 `invalid_credentials` (OWASP Authentication Cheat Sheet,
+    "Authentication and Error Messages"): over 50 requests of each kind in random order, the time of
+    one answer SHOULD NOT tell which kind it was for (a rank test's AUC within 0.5 ± 0.25, or
+    p ≥ 0.001). Skipping the password hash for unknown addresses is the usual cause.
+
+    Given 50 registered users
+    When each of them and 50 unregistered addresses sign in with a wrong password, in random order
+    Then the answer times do not tell registered addresses from unregistered ones

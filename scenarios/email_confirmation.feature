@@ -33,3 +33,44 @@ Feature: Addresses confirmed by mail
     Then the response is a session
     And the session's user is permanent with the email of "Ann"
     And the session's user id is the user id of "Ann"
+
+  @ECF-003 @must
+  Scenario: Signing up with a registered address does not reveal the account
+    With confirmation by mail, POST /signup with the address of a confirmed account MUST answer 200
+    with a user and no session, as it does for a new address, under an id that is not the account's
+    (GoTrue's sanitizeUser); the account MUST stay as it was: its password signs in, the new one does
+    not.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    When "Eve" signs up with the email of "Dana" and a password of their own
+    Then the response status is 200
+    And the response is a user without a session
+    And the response's user id is not the user id of "Dana"
+    And "Dana" can sign in with their password
+    And "Eve"'s password is refused with 400 "invalid_credentials"
+
+  @ECF-004 @should
+  Scenario: The answer for a registered address has the shape of a new signup's
+    With confirmation by mail, the user POST /signup answers for the address of a confirmed account
+    SHOULD have the same fields, of the same JSON types, as the one it answers for a new address,
+    email identity included: clients are told that an empty `identities` list means the address is
+    taken, so a stand-in without one reveals the account all the same.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    When "Nina" signs up with a new email and a password
+    And "Eve" signs up with the email of "Dana" and a password of their own
+    Then the last two answers have the same fields of the same types
+
+  @ECF-005 @should
+  Scenario: A signup takes as long for a registered address as for a new one
+    With confirmation by mail, POST /signup SHOULD take as long for the address of a confirmed account
+    as for a new address (OWASP Authentication Cheat Sheet, "Authentication and Error Messages"): over
+    50 requests of each kind in random order, the time of one answer SHOULD NOT tell which kind it was
+    for (a rank test's AUC within 0.5 ± 0.25, or p ≥ 0.001).
+
+    Given a target that confirms email addresses by mail
+    And 50 registered users
+    When each of their addresses and 50 new ones are signed up, in random order
+    Then the answer times do not tell registered addresses from unregistered ones

@@ -116,3 +116,14 @@ Feature: Sign-in by mail: a code or a magic link
     When "Dana" enters wrong sign-in codes from a new client address each time, as many as the target's verify attempts
     And "Dana" verifies the sign-in code from the mail
     Then the request is refused with 403 "otp_expired"
+
+  @OTP-010 @should
+  Scenario: A sign-in code takes as long for a new address as for a registered one
+    POST /otp SHOULD take as long for a registered address as for a new one it makes an account for
+    (OWASP Authentication Cheat Sheet, "Authentication and Error Messages"): over 50 requests of each
+    kind in random order, the time of one answer SHOULD NOT tell which kind it was for (a rank test's
+    AUC within 0.5 ± 0.25, or p ≥ 0.001).
+
+    Given 50 registered users
+    When a sign-in code is asked for each of them and for 50 new addresses, in random order
+    Then the answer times do not tell registered addresses from unregistered ones

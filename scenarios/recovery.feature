@@ -134,3 +134,31 @@ Feature: Password recovery by mail
     Then the request is refused with 403 "otp_expired"
     When "Dana" verifies the recovery code from the mail
     Then the request is refused with 403 "otp_expired"
+
+  @REC-012 @should
+  Scenario: Recovery takes as long for an unknown address as for a registered one
+    POST /recover SHOULD take as long whether the address has an account or not (OWASP Authentication
+    Cheat Sheet, "Authentication and Error Messages"): over 50 requests of each kind in random order,
+    the time of one answer SHOULD NOT tell which kind it was for (a rank test's AUC within 0.5 ± 0.25,
+    or p ≥ 0.001). Sending the mail before answering is the usual cause.
+
+    Given 50 registered users
+    When recovery is asked for each of them and for 50 unregistered addresses, in random order
+    Then the answer times do not tell registered addresses from unregistered ones
+
+  @REC-013 @should
+  Scenario: Recovery neither fails nor loses the mail while the mail server refuses it
+    While the mail server refuses mail, POST /recover for a registered address SHOULD still answer
+    200 `{}` (a 5xx, or an error naming the mail server, tells the caller the address has an account
+    and loses the mail), and the recovery mail SHOULD arrive once the mail server accepts mail again.
+
+    Given a registered user "Dana"
+    And the mail server refuses mail for "Dana"
+    When "Dana" asks for password recovery
+    Then the response status is 200
+    And the response JSON is an empty object
+    And the mail server turns away a message for "Dana"
+    When the mail server accepts mail for "Dana" again
+    Then "Dana" receives a recovery mail with a code and a link
+    When "Dana" verifies the recovery code from the mail
+    Then the response is a session

@@ -1,5 +1,7 @@
 """POST /otp: sign-in by mail (a code and a magic link). An unknown address gets an account, unless
-the client says create_user: false; a new or unconfirmed address gets a signup confirmation."""
+the client says create_user: false (GoTrue answers 422 otp_disabled then); a new or unconfirmed
+address gets a signup confirmation. The courier creates the account and picks the mail, after the
+answer, so a known and a new address take the same time."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from starlette.routing import Route
 
 from guestpass.reference.body import field, json_object, required_email
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.notify import claim_send_slot, send_code
+from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
-from guestpass.reference.users import create_user, find_by_email
+from guestpass.reference.users import find_by_email
 
 
 async def otp(request: Request) -> JSONResponse:
@@ -24,14 +26,11 @@ async def otp(request: Request) -> JSONResponse:
     may_create = field(body, "create_user", bool) is not False and rt.config.signup_enabled
     user_metadata, redirect_to = field(body, "data", dict) or {}, redirect_of(request, body)
     async with rt.db.transaction() as conn:
-        user = await find_by_email(conn, email)
-        if user is None and not may_create:
+        if not may_create and await find_by_email(conn, email) is None:
             raise ApiError(ErrorCode.otp_disabled)
         await claim_send_slot(conn, rt, email)
-        if user is None:
-            user = await create_user(conn, email=email, user_metadata=user_metadata)
-        kind = "magiclink" if user["email_confirmed_at"] is not None else "confirmation"
-        await send_code(conn, rt, user["id"], kind, email, redirect_to)
+        new_user_metadata = user_metadata if may_create else None
+        await send_code_to_account_of(conn, rt, "magiclink", email, redirect_to, new_user_metadata=new_user_metadata)
     return JSONResponse({})
 
 

@@ -1,8 +1,17 @@
 """POST /signup: email and password, or anonymous. With mailer_autoconfirm on the address counts as
-confirmed and the answer is a session; otherwise a confirmation is mailed and the answer is the user."""
+confirmed and the answer is a session; otherwise a confirmation is mailed and the answer is the user.
+In that mode a registered address is not revealed (GoTrue's `sanitizeUser`): a confirmed account gets
+a stand-in shaped like a new user, with an id of its own, and its owner a mail saying someone tried
+(OWASP's advice; GoTrue mails nothing); an unconfirmed one gets its confirmation again."""
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -10,12 +19,12 @@ from starlette.routing import Route
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.anonymous import sign_in_anonymously
-from guestpass.reference.notify import send_code
+from guestpass.reference.notify import claim_send_slot, send_code, send_notice
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
-from guestpass.reference.runtime import runtime
+from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.signin import complete_sign_in, merge_token
-from guestpass.reference.users import create_user, user_json
+from guestpass.reference.users import create_user, find_by_email, user_json
 
 
 async def signup(request: Request) -> JSONResponse:
@@ -38,18 +47,49 @@ async def signup(request: Request) -> JSONResponse:
         raise ApiError(ErrorCode.validation_failed, "Signup requires a valid password")
     check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password)
+    if not rt.config.mailer_autoconfirm:
+        return JSONResponse(await signup_to_confirm(rt, email, encrypted, user_metadata, redirect_to))
     async with rt.db.transaction() as conn:
         user = await create_user(
-            conn,
-            email=email,
-            encrypted_password=encrypted,
-            user_metadata=user_metadata,
-            confirmed=rt.config.mailer_autoconfirm,
+            conn, email=email, encrypted_password=encrypted, user_metadata=user_metadata, confirmed=True
         )
-        if not rt.config.mailer_autoconfirm:
-            await send_code(conn, rt, user["id"], "confirmation", email, redirect_to)
-            return JSONResponse(await user_json(conn, user))
     return await complete_sign_in(request, body, user["id"], "password")
+
+
+async def signup_to_confirm(
+    rt: Runtime, email: str, encrypted: str, user_metadata: dict[str, Any], redirect_to: str
+) -> dict[str, Any]:
+    """The user to confirm by mail. For the address of a confirmed account, a stand-in made the same way
+    (a user created for a decoy address, then rolled back), so that it takes the same statements and
+    the same time, and the account's owner is told someone tried."""
+    async with rt.db.transaction() as conn:
+        registered = await find_by_email(conn, email)
+        if registered is not None and registered["email_confirmed_at"] is None:
+            await claim_send_slot(conn, rt, email)
+            await send_code(conn, rt, registered["id"], "confirmation", email, redirect_to)
+            return await user_json(conn, registered)
+        address = email if registered is None else f"{uuid.uuid4().hex}@stand-in.invalid"
+        user, answer = await tentative_user(conn, address, encrypted, user_metadata, keep=registered is None)
+        if registered is None:
+            await send_code(conn, rt, user["id"], "confirmation", email, redirect_to)
+            return answer
+        await send_notice(conn, rt, registered["id"], "existing_account", email)
+        return json.loads(json.dumps(answer).replace(address, email))
+
+
+async def tentative_user(
+    conn: AsyncConnection, email: str, encrypted: str, user_metadata: dict[str, Any], *, keep: bool
+) -> tuple[RowMapping, dict[str, Any]]:
+    """Creates the user and its answer in a savepoint, kept or rolled back."""
+    savepoint = await conn.begin_nested()
+    try:
+        user = await create_user(conn, email=email, encrypted_password=encrypted, user_metadata=user_metadata)
+        answer = await user_json(conn, user)
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    await (savepoint.commit() if keep else savepoint.rollback())
+    return user, answer
 
 
 routes = [Route("/signup", signup, methods=["POST"])]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -59,6 +59,16 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+_AFTER_COMMIT = "guestpass.after_commit"
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Run `callback` when the transaction `conn` belongs to has been committed (never if it rolls back)."""
+    callbacks = conn.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
@@ -69,9 +79,16 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        async with self._turn(), self.engine.begin() as connection:
-            yield connection
+        """One unit of work: committed when the block ends, rolled back if it raises. What was
+        registered with `after_commit` runs once the commit has succeeded."""
+        async with self._turn():
+            async with self.engine.begin() as connection:
+                try:
+                    yield connection
+                finally:
+                    callbacks = connection.info.pop(_AFTER_COMMIT, [])
+            for callback in callbacks:
+                callback()
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:

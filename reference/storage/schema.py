@@ -207,6 +207,26 @@ email_sends = Table(
     Column("sent_at", Timestamp, nullable=False),
 )
 
+# Mail waiting for the courier: what to send (a code of `kind` to `address`, for `user_id`, or for
+# whichever account has the address when the courier gets to it) and when to try next.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("address", String(255), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("redirect_to", Text, nullable=False),
+    Column("new_user_metadata", JsonDocument, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("code_issued_at", Timestamp, nullable=True),
+    Index(None, "next_attempt_at"),
+)
+
 # Every table whose rows belong to a user through a `user_id` column: a merge moves their rows, a
 # user's deletion takes them along, and a user who owns any is never reaped.
 OWNED_TABLES = (items,)
