@@ -11,6 +11,7 @@ from guestpass.conformance.steps.core import *  # noqa: F403
 from guestpass.conformance.steps.data import *  # noqa: F403
 from guestpass.conformance.steps.hostile_input import *  # noqa: F403
 from guestpass.conformance.steps.mail import *  # noqa: F403
+from guestpass.conformance.steps.mail_reuse import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403
 from guestpass.conformance.steps.mfa import *  # noqa: F403
 from guestpass.conformance.steps.mfa_webauthn import *  # noqa: F403

@@ -33,3 +33,39 @@ Feature: Addresses confirmed by mail
     Then the response is a session
     And the session's user is permanent with the email of "Ann"
     And the session's user id is the user id of "Ann"
+
+  @ECF-008 @must
+  Scenario Outline: A signup confirmation mail works once, whichever form redeems it
+    A signup confirmation mail's code MUST work once, whichever of the forms the dialect accepts redeems it first
+    (POST /verify with the code and its address, POST /verify with the link's token_hash, GET on the
+    mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the link
+    with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a target that confirms email addresses by mail
+    And "Dana" has signed up and received the signup mail
+    When "Dana" redeems the signup mail by <form>
+    Then the redemption succeeded
+    And "Dana"'s signup mail is refused with 403 "otp_expired" by every form (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @ECF-009 @must
+  Scenario Outline: A signup confirmation mail works once even when redeemed in parallel
+    A signup confirmation mail's code redeemed by 5 parallel requests of one form MUST succeed exactly once, whichever
+    the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the link with
+    a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a target that confirms email addresses by mail
+    And "Dana" has signed up and received the signup mail
+    When "Dana" redeems the signup mail by <form> 5 times in parallel
+    Then exactly one redemption succeeded and the others were refused with 403 "otp_expired" (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |

@@ -134,3 +134,37 @@ Feature: Password recovery by mail
     Then the request is refused with 403 "otp_expired"
     When "Dana" verifies the recovery code from the mail
     Then the request is refused with 403 "otp_expired"
+
+  @REC-012 @must
+  Scenario Outline: A recovery mail works once, whichever form redeems it
+    A recovery mail's code MUST work once, whichever of the forms the dialect accepts redeems it first
+    (POST /verify with the code and its address, POST /verify with the link's token_hash, GET on the
+    mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the link
+    with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" redeems the recovery mail by <form>
+    Then the redemption succeeded
+    And "Dana"'s recovery mail is refused with 403 "otp_expired" by every form (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @REC-013 @must
+  Scenario Outline: A recovery mail works once even when redeemed in parallel
+    A recovery mail's code redeemed by 5 parallel requests of one form MUST succeed exactly once, whichever
+    the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the link with
+    a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" redeems the recovery mail by <form> 5 times in parallel
+    Then exactly one redemption succeeded and the others were refused with 403 "otp_expired" (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
