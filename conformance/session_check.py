@@ -16,9 +16,9 @@ What it asks of the three kinds of answer:
 - a sign-in: the newest `amr` entry is this authentication, stamped within a few seconds of `iat`;
 - a refresh: the same `session_id` as the session of the refresh token sent, and every method the
   session had keeps its timestamp (refreshing authenticates nobody);
-- a step-up (`POST /factors/{id}/verify`): the same `session_id` as the caller's token, aal2, the
-  factor's method stamped afresh (not before the caller's token was issued), and every earlier entry
-  kept with its timestamp."""
+- a step-up (`POST /factors/{id}/verify`): the same `session_id` as the caller's token, aal2, a second
+  factor stamped afresh (not before the caller's token was issued), and every earlier entry of another
+  method kept with its timestamp."""
 
 from __future__ import annotations
 
@@ -231,17 +231,15 @@ def check_amr(claims: dict[str, Any], issue: Issue) -> None:
 def check_step_up(claims: dict[str, Any], before: Mapping[str, Any]) -> None:
     require(claims["session_id"] == before["session_id"], "the step-up answered another session than the caller's")
     require(claims["aal"] == "aal2", f"the step-up answered aal {claims['aal']!r}")
-    earlier = {(entry["method"], entry["timestamp"]) for entry in before["amr"]}
-    fresh = [entry for entry in claims["amr"] if (entry["method"], entry["timestamp"]) not in earlier]
-    require(bool(fresh), f"the step-up added no amr entry: {claims['amr']}")
-    for entry in fresh:
-        require(
-            before["iat"] <= entry["timestamp"] and entry["timestamp"] >= claims["iat"] - SERVER_SLACK,
-            f"the step-up's amr entry {entry} is not stamped at the step-up (the caller's token dates from"
-            f" {before['iat']}, the new one from {claims['iat']})",
-        )
-    renewed = {entry["method"] for entry in fresh}
-    dropped = [entry for entry in before["amr"] if entry["method"] not in renewed and entry not in claims["amr"]]
+    factors = [entry for entry in claims["amr"] if entry["method"] in SECOND_FACTORS]
+    require(bool(factors), f"the step-up names no second factor in amr {claims['amr']}")
+    newest = max(factors, key=lambda entry: entry["timestamp"])
+    require(
+        newest["timestamp"] >= before["iat"] and newest["timestamp"] >= claims["iat"] - SERVER_SLACK,
+        f"the step-up's amr entry {newest} is not stamped at the step-up (the caller's token dates from"
+        f" {before['iat']}, the new one from {claims['iat']})",
+    )
+    dropped = [e for e in before["amr"] if e["method"] != newest["method"] and e not in claims["amr"]]
     require(not dropped, f"the step-up dropped or restamped the earlier amr entries {dropped}")
 
 
@@ -286,7 +284,7 @@ class SessionLedger:
         try:
             claims = check_session(session, issue)
         except SessionCheckError as error:
-            raise SessionCheckError(f"the session answered to {described}: {error}") from None
+            raise AssertionError(f"the session answered to {described}: {error}") from None
         headers = response.headers
         uncached = (
             NO_STORE in headers.get("cache-control", "").lower() and NO_CACHE in headers.get("pragma", "").lower()

@@ -95,12 +95,20 @@ def confirmation_token_hash_reusable(mp: pytest.MonkeyPatch) -> None:
     _reusable_by_token_hash(mp, "confirmation")
 
 
-@defect("email-change", source="the new address's email change code redeemed by POST /verify with token_hash is kept")
+@defect(
+    "email-change",
+    "email-confirmation",
+    source="the new address's email change code redeemed by POST /verify with token_hash is kept",
+)
 def email_change_new_token_hash_reusable(mp: pytest.MonkeyPatch) -> None:
     _reusable_by_token_hash(mp, "email_change_new")
 
 
-@defect("email-change", source="the current address's email change code redeemed by token_hash is kept")
+@defect(
+    "email-change",
+    "email-confirmation",
+    source="the current address's email change code redeemed by token_hash is kept",
+)
 def email_change_current_token_hash_reusable(mp: pytest.MonkeyPatch) -> None:
     _reusable_by_token_hash(mp, "email_change_current")
 
