@@ -48,10 +48,11 @@ Feature: Secure email change
 
   @EMC-006 @must
   Scenario Outline: Each email change confirmation works once, whichever form redeems it
-    The code mailed to either address in an email change (current or new) MUST work once, whichever of the forms the dialect accepts redeems it first
-    (POST /verify with the code and its address, POST /verify with the link's token_hash, GET on the
-    mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the link
-    with a redirect carrying `error_code=otp_expired` in its fragment.
+    The code mailed to either address in an email change (current or new) MUST work once, whichever of
+    the forms the dialect accepts redeems it first (POST /verify with the code and its address, POST
+    /verify with the link's token_hash, GET on the mailed link): afterwards every form MUST refuse it,
+    POST /verify with 403 `otp_expired`, the link with a redirect carrying `error_code=otp_expired` in
+    its fragment.
 
     Given a target that confirms email addresses by mail
     And a user "Dana" who signed up and confirmed the address from the mail
@@ -71,9 +72,10 @@ Feature: Secure email change
 
   @EMC-007 @must
   Scenario Outline: Each email change confirmation works once even when redeemed in parallel
-    The code mailed to either address in an email change (current or new) redeemed by 5 parallel requests of one form MUST succeed exactly once, whichever
-    the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the link with
-    a redirect carrying `error_code=otp_expired` in its fragment.
+    The code mailed to either address in an email change (current or new) redeemed by 5 parallel
+    requests of one form MUST succeed exactly once, whichever the form; every other request MUST be
+    refused, POST /verify with 403 `otp_expired`, the link with a redirect carrying
+    `error_code=otp_expired` in its fragment.
 
     Given a target that confirms email addresses by mail
     And a user "Dana" who signed up and confirmed the address from the mail

@@ -36,10 +36,10 @@ Feature: Addresses confirmed by mail
 
   @ECF-008 @must
   Scenario Outline: A signup confirmation mail works once, whichever form redeems it
-    A signup confirmation mail's code MUST work once, whichever of the forms the dialect accepts redeems it first
-    (POST /verify with the code and its address, POST /verify with the link's token_hash, GET on the
-    mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the link
-    with a redirect carrying `error_code=otp_expired` in its fragment.
+    A signup confirmation mail's code MUST work once, whichever of the forms the dialect accepts redeems
+    it first (POST /verify with the code and its address, POST /verify with the link's token_hash, GET
+    on the mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the
+    link with a redirect carrying `error_code=otp_expired` in its fragment.
 
     Given a target that confirms email addresses by mail
     And "Dana" has signed up and received the signup mail
@@ -55,9 +55,9 @@ Feature: Addresses confirmed by mail
 
   @ECF-009 @must
   Scenario Outline: A signup confirmation mail works once even when redeemed in parallel
-    A signup confirmation mail's code redeemed by 5 parallel requests of one form MUST succeed exactly once, whichever
-    the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the link with
-    a redirect carrying `error_code=otp_expired` in its fragment.
+    A signup confirmation mail's code redeemed by 5 parallel requests of one form MUST succeed exactly
+    once, whichever the form; every other request MUST be refused, POST /verify with 403 `otp_expired`,
+    the link with a redirect carrying `error_code=otp_expired` in its fragment.
 
     Given a target that confirms email addresses by mail
     And "Dana" has signed up and received the signup mail

@@ -119,10 +119,10 @@ Feature: Sign-in by mail: a code or a magic link
 
   @OTP-010 @must
   Scenario Outline: A sign-in mail works once, whichever form redeems it
-    A sign-in mail's code (magic link) MUST work once, whichever of the forms the dialect accepts redeems it first
-    (POST /verify with the code and its address, POST /verify with the link's token_hash, GET on the
-    mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the link
-    with a redirect carrying `error_code=otp_expired` in its fragment.
+    A sign-in mail's code (magic link) MUST work once, whichever of the forms the dialect accepts
+    redeems it first (POST /verify with the code and its address, POST /verify with the link's
+    token_hash, GET on the mailed link): afterwards every form MUST refuse it, POST /verify with 403
+    `otp_expired`, the link with a redirect carrying `error_code=otp_expired` in its fragment.
 
     Given a registered user "Dana" who has received a sign-in mail
     When "Dana" redeems the sign-in mail by <form>
@@ -137,9 +137,9 @@ Feature: Sign-in by mail: a code or a magic link
 
   @OTP-011 @must
   Scenario Outline: A sign-in mail works once even when redeemed in parallel
-    A sign-in mail's code (magic link) redeemed by 5 parallel requests of one form MUST succeed exactly once, whichever
-    the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the link with
-    a redirect carrying `error_code=otp_expired` in its fragment.
+    A sign-in mail's code (magic link) redeemed by 5 parallel requests of one form MUST succeed exactly
+    once, whichever the form; every other request MUST be refused, POST /verify with 403 `otp_expired`,
+    the link with a redirect carrying `error_code=otp_expired` in its fragment.
 
     Given a registered user "Dana" who has received a sign-in mail
     When "Dana" redeems the sign-in mail by <form> 5 times in parallel

@@ -155,9 +155,9 @@ Feature: Password recovery by mail
 
   @REC-013 @must
   Scenario Outline: A recovery mail works once even when redeemed in parallel
-    A recovery mail's code redeemed by 5 parallel requests of one form MUST succeed exactly once, whichever
-    the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the link with
-    a redirect carrying `error_code=otp_expired` in its fragment.
+    A recovery mail's code redeemed by 5 parallel requests of one form MUST succeed exactly once,
+    whichever the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the
+    link with a redirect carrying `error_code=otp_expired` in its fragment.
 
     Given a registered user "Dana" who has received a recovery mail
     When "Dana" redeems the recovery mail by <form> 5 times in parallel
