@@ -1,5 +1,5 @@
 """How well does one answer's time tell a registered address from an unregistered one? Runs the
-measurement of the timing scenarios (REC-012, OTP-010, CORE-066, ECF-005) many times against the
+measurement of the timing scenarios (REC-014, OTP-012, CORE-069, ECF-012) many times against the
 embedded reference server, or against any server given by a target file, and prints per endpoint
 the median times, the spread of the AUC over the rounds and how many rounds the scenario would
 fail. It also estimates the test's false-positive rate on this machine: the measured times with the

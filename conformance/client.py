@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from guestpass.conformance.session_check import SessionLedger
 from guestpass.conformance.transcript import Exchange, Transcript
 
 API_VERSION = "2024-01-01"
@@ -26,8 +27,10 @@ def tls_context() -> ssl.SSLContext:
 
 class ApiClient:
     """One per scenario. `client_key` goes in the target's rate-limit header so scenarios do not
-    share a rate-limit bucket. With `instances` (other processes serving the same target), requests
-    to the target take its base URLs in turn, so that parallel requests land on different processes."""
+    share a rate-limit bucket. With a `sessions` ledger, every session the target answers goes through
+    the shared session check (`guestpass.conformance.session_check`) as it arrives. With `instances`
+    (other processes serving the same target), requests to the target take its base URLs in turn, so
+    that parallel requests land on different processes."""
 
     def __init__(
         self,
@@ -39,6 +42,7 @@ class ApiClient:
         client_key: str | None = None,
         timeout: float = 15.0,
         instances: Sequence[str] = (),
+        sessions: SessionLedger | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.instances = (self.base_url, *(url.rstrip("/") for url in instances))
@@ -48,6 +52,7 @@ class ApiClient:
         self.apikey = apikey
         self.rate_limit_header = rate_limit_header
         self.client_key = client_key
+        self.sessions = sessions
         self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context())
 
     def default_headers(self, *, api_version: bool) -> dict[str, str]:
@@ -81,10 +86,12 @@ class ApiClient:
         request = self._http.build_request(
             method, self.root(base_url) + path, json=json, content=content, headers=all_headers
         )
-        started = time.perf_counter()
+        sent_at, started = time.time(), time.perf_counter()
         response = self._http.send(request)
         response.read()
         self.transcript.record(Exchange(request, response, (time.perf_counter() - started) * 1000))
+        if self.sessions is not None:
+            self.sessions.observe(request, response, sent_at, time.time())
         return response
 
     def root(self, base_url: str | None = None) -> str:

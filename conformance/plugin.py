@@ -142,7 +142,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.sections.append(("guestpass transcript (secrets redacted)", transcript.render()))
     recorder = item.config.stash[RECORDER]
     expectation = item.config.stash[EXPECTATIONS].get(info.id)
-    outcome = judged(report, info, expectation, strict=recorder.strict)
+    outcome = judged(report, info, expectation, strict=recorder.strict, example=is_example(item))
     expected = expectation.as_dict() if expectation else None
     report.guestpass = scenario_record(info, outcome, transcript, expected, recorder.target)  # type: ignore[attr-defined]
     return report
@@ -161,19 +161,32 @@ class ResultsCollector:
             self.recorder.add(report.nodeid, record, report.duration)
 
 
+def is_example(item: pytest.Item) -> bool:
+    """Whether the item is one example of a Scenario Outline."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "_pytest_bdd_example" in callspec.params
+
+
 def judged(
-    report: pytest.TestReport, info: ScenarioInfo, expectation: Expectation | None, *, strict: bool
+    report: pytest.TestReport,
+    info: ScenarioInfo,
+    expectation: Expectation | None,
+    *,
+    strict: bool,
+    example: bool = False,
 ) -> tuple[str, str]:
     """The scenario's outcome in the light of the expected-failures file and its level. Expected
     failures and warnings become pytest xfails, an unexpected pass a failure, so that pytest's exit
-    status agrees with guestpass's."""
+    status agrees with guestpass's. A Scenario Outline listed as an expected failure is one when any of
+    its examples fails (a race may spare some): its passing examples stay passed, and the outline is an
+    unexpected pass only when all of them pass (`ResultsRecorder.unexpected_passes`)."""
     outcome, message = outcome_of(report)
     if report.when != "call":
         return outcome, message
     if expectation is not None and outcome == "failed":
         report.outcome, report.wasxfail = "skipped", f"expected failure: {expectation.reason}"  # type: ignore[attr-defined]
         return "expected_failure", message
-    if expectation is not None and outcome == "passed":
+    if expectation is not None and outcome == "passed" and not example:
         report.outcome = "failed"
         report.longrepr = f"{info.id} passed but is listed as an expected failure ({expectation.reason}): remove it"
         return "unexpected_pass", str(report.longrepr)
@@ -206,7 +219,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is None or hasattr(session.config, "workerinput"):  # pytest-xdist workers leave it to the controller
         return
-    if recorder.stale and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+    recorder.unexpected_passes()
+    unexpected = recorder.stale or any(entry["outcome"] in UNEXPECTED for entry in recorder.entries.values())
+    if unexpected and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     recorder.write(session)
 

@@ -12,11 +12,13 @@ from guestpass.conformance.steps.data import *  # noqa: F403
 from guestpass.conformance.steps.enumeration import *  # noqa: F403
 from guestpass.conformance.steps.hostile_input import *  # noqa: F403
 from guestpass.conformance.steps.mail import *  # noqa: F403
+from guestpass.conformance.steps.mail_reuse import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403
 from guestpass.conformance.steps.mfa import *  # noqa: F403
 from guestpass.conformance.steps.mfa_webauthn import *  # noqa: F403
 from guestpass.conformance.steps.oauth import *  # noqa: F403
 from guestpass.conformance.steps.passkeys import *  # noqa: F403
+from guestpass.conformance.steps.session_values import *  # noqa: F403
 from guestpass.conformance.world import applicable, guestpass_mail, guestpass_target, world  # noqa: F401
 from guestpass.scenarios import FEATURES_DIR
 

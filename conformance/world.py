@@ -16,6 +16,7 @@ from guestpass.conformance.client import ApiClient
 from guestpass.conformance.embedded import reference_servers
 from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
 from guestpass.conformance.results import target_summary
+from guestpass.conformance.session_check import SessionLedger
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Transcript
 from guestpass.fixtures.mail import MailCapture, MailSpool
@@ -150,6 +151,7 @@ def world(request: pytest.FixtureRequest, guestpass_target: Target, guestpass_ma
         rate_limit_header=guestpass_target.rate_limits.header,
         client_key=fresh_client_key(),
         instances=guestpass_target.instances,
+        sessions=SessionLedger(),
     )
     yield World(guestpass_target, client, mail=guestpass_mail.capture)
     client.close()

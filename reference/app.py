@@ -36,6 +36,7 @@ from guestpass.reference.flows import (
     user_sessions,
     verify,
 )
+from guestpass.reference.no_store import NoStore
 from guestpass.reference.runtime import Runtime
 
 AUTH_PREFIX = "/auth/v1"
@@ -93,7 +94,7 @@ def create_app(config: Config) -> Starlette:
     app = Starlette(
         routes=[Mount(AUTH_PREFIX, routes=routes), Mount(DATA_PREFIX, routes=data.routes)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
-        middleware=[Middleware(BodyLimit, limit=config.max_body_bytes)],
+        middleware=[Middleware(BodyLimit, limit=config.max_body_bytes), Middleware(NoStore)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

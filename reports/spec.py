@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate, Step
+from pytest_bdd.parser import Examples, Feature, FeatureParser, ScenarioTemplate, Step
 
 from guestpass.conformance.capabilities import CAPABILITIES
 from guestpass.conformance.scenario_info import ScenarioInfo
@@ -109,6 +109,7 @@ def paragraphs(text: str) -> str:
 
 def scenario_spec(info: ScenarioInfo, template: ScenarioTemplate) -> ScenarioSpec:
     steps = [line for step in template.steps for line in step_lines(step)]
+    steps += [line for examples in template.examples for line in example_lines(examples)]
     codes = error_codes_of(info.requirement, template.steps)
     return ScenarioSpec(info.id, info.level, info.title, info.requirement, steps, info.feature_file, codes)
 
@@ -119,6 +120,14 @@ def step_lines(step: Step) -> list[str]:
         body = [STEP_INDENT + line if line else "" for line in step.docstring.splitlines()]
         lines += [STEP_INDENT + DOCSTRING_FENCE, *body, STEP_INDENT + DOCSTRING_FENCE]
     return lines
+
+
+def example_lines(examples: Examples) -> list[str]:
+    """A Scenario Outline's Examples table, its columns aligned, after a blank line."""
+    rows = [examples.example_params, *examples.examples]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(examples.example_params))]
+    cells = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    return ["", "Examples:", *(f"{STEP_INDENT}| {line} |" for line in cells)]
 
 
 def error_codes_of(requirement: str, steps: Iterable[Step]) -> dict[str, set[int]]:

@@ -411,7 +411,44 @@ Feature: Core sessions, tokens, users and errors
     Then the response status is 200
     And the session's expiry matches its access token
 
-  @CORE-066 @should
+  @CORE-066 @must
+  Scenario: A refresh answers the session values a sign-in answers
+    A refresh grant MUST answer a session as complete as a sign-in's: `token_type` bearer, a new
+    refresh token, the user, `expires_at` equal to the new access token's `exp` in Unix seconds (not
+    milliseconds: supabase-js schedules its auto-refresh from it), `expires_in` its lifetime, and the
+    session_id and amr of the session it refreshes. The suite checks these values on every session
+    it receives, on every path; this scenario names them for the refresh grant.
+
+    Given a registered user "Dana" who has signed in
+    When "Dana" refreshes their session
+    Then the response is a session
+    And the session's expires_at is the access token's exp in Unix seconds
+    And the access token keeps the session_id and the amr of "Dana"'s previous session
+
+  @CORE-067 @must
+  Scenario: amr names the sign-in method and its time in Unix seconds
+    Each amr entry MUST name the method and the Unix time in seconds of that authentication, as
+    GoTrue's do: a password sign-in MUST record `password` at the time of the request, and a refresh
+    MUST keep that entry as it was (refreshing authenticates nobody).
+
+    Given a registered user "Dana"
+    When "Dana" signs in with their password
+    Then the access token's amr records "password" at the time of the request
+    When "Dana" refreshes their session
+    Then the access token keeps the session_id and the amr of "Dana"'s previous session
+
+  @CORE-068 @should
+  Scenario: Answers that carry tokens forbid caching
+    Every answer that carries tokens SHOULD say `Cache-Control: no-store` and `Pragma: no-cache`, as
+    RFC 6749 §5.1 requires of token responses, so that no browser or proxy cache keeps a session.
+    GoTrue sends neither, which is why this is a SHOULD.
+
+    Given a registered user "Dana"
+    When "Dana" signs in with their password
+    And "Dana" refreshes their session
+    Then every session answered in this scenario forbids caching
+
+  @CORE-069 @should
   Scenario: A wrong password takes as long for an unknown address as for a registered one
     The password grant SHOULD refuse an unregistered address in the same time as a registered one with
     a wrong password, both with 400 `invalid_credentials` (OWASP Authentication Cheat Sheet,

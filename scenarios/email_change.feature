@@ -45,3 +45,49 @@ Feature: Secure email change
     When "Dana" changes their email to the email of "Eve"
     Then the request is refused with 422 "email_exists"
     And no mail reaches the address of "Eve"
+
+  @EMC-006 @must
+  Scenario Outline: Each email change confirmation works once, whichever form redeems it
+    The code mailed to either address in an email change (current or new) MUST work once, whichever of
+    the forms the dialect accepts redeems it first (POST /verify with the code and its address, POST
+    /verify with the link's token_hash, GET on the mailed link): afterwards every form MUST refuse it,
+    POST /verify with 403 `otp_expired`, the link with a redirect carrying `error_code=otp_expired` in
+    its fragment.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    And "Dana" has changed their email and received both confirmation mails
+    When "Dana" redeems the email change (<side>) mail by <form>
+    Then the redemption succeeded
+    And "Dana"'s email change (<side>) mail is refused with 403 "otp_expired" by every form (by the link: in the redirect's fragment)
+
+    Examples:
+      | side    | form                             |
+      | current | POST /verify with the code       |
+      | current | POST /verify with the token_hash |
+      | current | GET on the mailed link           |
+      | new     | POST /verify with the code       |
+      | new     | POST /verify with the token_hash |
+      | new     | GET on the mailed link           |
+
+  @EMC-007 @must
+  Scenario Outline: Each email change confirmation works once even when redeemed in parallel
+    The code mailed to either address in an email change (current or new) redeemed by 5 parallel
+    requests of one form MUST succeed exactly once, whichever the form; every other request MUST be
+    refused, POST /verify with 403 `otp_expired`, the link with a redirect carrying
+    `error_code=otp_expired` in its fragment.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    And "Dana" has changed their email and received both confirmation mails
+    When "Dana" redeems the email change (<side>) mail by <form> 5 times in parallel
+    Then exactly one redemption succeeded and the others were refused with 403 "otp_expired" (by the link: in the redirect's fragment)
+
+    Examples:
+      | side    | form                             |
+      | current | POST /verify with the code       |
+      | current | POST /verify with the token_hash |
+      | current | GET on the mailed link           |
+      | new     | POST /verify with the code       |
+      | new     | POST /verify with the token_hash |
+      | new     | GET on the mailed link           |

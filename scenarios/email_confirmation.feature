@@ -34,7 +34,43 @@ Feature: Addresses confirmed by mail
     And the session's user is permanent with the email of "Ann"
     And the session's user id is the user id of "Ann"
 
-  @ECF-003 @must
+  @ECF-008 @must
+  Scenario Outline: A signup confirmation mail works once, whichever form redeems it
+    A signup confirmation mail's code MUST work once, whichever of the forms the dialect accepts redeems
+    it first (POST /verify with the code and its address, POST /verify with the link's token_hash, GET
+    on the mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the
+    link with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a target that confirms email addresses by mail
+    And "Dana" has signed up and received the signup mail
+    When "Dana" redeems the signup mail by <form>
+    Then the redemption succeeded
+    And "Dana"'s signup mail is refused with 403 "otp_expired" by every form (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @ECF-009 @must
+  Scenario Outline: A signup confirmation mail works once even when redeemed in parallel
+    A signup confirmation mail's code redeemed by 5 parallel requests of one form MUST succeed exactly
+    once, whichever the form; every other request MUST be refused, POST /verify with 403 `otp_expired`,
+    the link with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a target that confirms email addresses by mail
+    And "Dana" has signed up and received the signup mail
+    When "Dana" redeems the signup mail by <form> 5 times in parallel
+    Then exactly one redemption succeeded and the others were refused with 403 "otp_expired" (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @ECF-010 @must
   Scenario: Signing up with a registered address does not reveal the account
     With confirmation by mail, POST /signup with the address of a confirmed account MUST answer 200
     with a user and no session, as it does for a new address, under an id that is not the account's
@@ -50,7 +86,7 @@ Feature: Addresses confirmed by mail
     And "Dana" can sign in with their password
     And "Eve"'s password is refused with 400 "invalid_credentials"
 
-  @ECF-004 @should
+  @ECF-011 @should
   Scenario: The answer for a registered address has the shape of a new signup's
     With confirmation by mail, the user POST /signup answers for the address of a confirmed account
     SHOULD have the same fields, of the same JSON types, as the one it answers for a new address,
@@ -63,7 +99,7 @@ Feature: Addresses confirmed by mail
     And "Eve" signs up with the email of "Dana" and a password of their own
     Then the last two answers have the same fields of the same types
 
-  @ECF-005 @should
+  @ECF-012 @should
   Scenario: A signup takes as long for a registered address as for a new one
     With confirmation by mail, POST /signup SHOULD take as long for the address of a confirmed account
     as for a new address (OWASP Authentication Cheat Sheet, "Authentication and Error Messages"): over

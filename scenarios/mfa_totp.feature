@@ -331,3 +331,17 @@ Feature: TOTP second factor
     When "Dana" enters 3 times the target's verify attempts of codes at once, one of them the current code
     Then at most the target's verify attempts of the parallel answers were checked, every other one refused with 429 "over_request_rate_limit"
     And unless one of them was accepted, "Dana" verifying a new challenge with the current code is refused with 429 "over_request_rate_limit"
+
+  @MFA-028 @must
+  Scenario: A step-up adds its method with a fresh timestamp and keeps the first
+    Raising a session to aal2 MUST add the factor's method to amr stamped with the time of the
+    step-up (Unix seconds), and MUST keep the sign-in's entry with its original timestamp, as
+    GoTrue's amr claims do (one per method and session, most recent first).
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has enrolled a TOTP factor
+    And 2 seconds have passed
+    And "Dana" has created a challenge for their factor
+    When "Dana" verifies the challenge with the current code
+    Then the response is a session
+    And the access token's amr adds "totp" stamped after the wait and keeps "password" as it was

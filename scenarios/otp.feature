@@ -117,7 +117,41 @@ Feature: Sign-in by mail: a code or a magic link
     And "Dana" verifies the sign-in code from the mail
     Then the request is refused with 403 "otp_expired"
 
-  @OTP-010 @should
+  @OTP-010 @must
+  Scenario Outline: A sign-in mail works once, whichever form redeems it
+    A sign-in mail's code (magic link) MUST work once, whichever of the forms the dialect accepts
+    redeems it first (POST /verify with the code and its address, POST /verify with the link's
+    token_hash, GET on the mailed link): afterwards every form MUST refuse it, POST /verify with 403
+    `otp_expired`, the link with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a registered user "Dana" who has received a sign-in mail
+    When "Dana" redeems the sign-in mail by <form>
+    Then the redemption succeeded
+    And "Dana"'s sign-in mail is refused with 403 "otp_expired" by every form (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @OTP-011 @must
+  Scenario Outline: A sign-in mail works once even when redeemed in parallel
+    A sign-in mail's code (magic link) redeemed by 5 parallel requests of one form MUST succeed exactly
+    once, whichever the form; every other request MUST be refused, POST /verify with 403 `otp_expired`,
+    the link with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a registered user "Dana" who has received a sign-in mail
+    When "Dana" redeems the sign-in mail by <form> 5 times in parallel
+    Then exactly one redemption succeeded and the others were refused with 403 "otp_expired" (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @OTP-012 @should
   Scenario: A sign-in code takes as long for a new address as for a registered one
     POST /otp SHOULD take as long for a registered address as for a new one it makes an account for
     (OWASP Authentication Cheat Sheet, "Authentication and Error Messages"): over 50 requests of each

@@ -135,7 +135,41 @@ Feature: Password recovery by mail
     When "Dana" verifies the recovery code from the mail
     Then the request is refused with 403 "otp_expired"
 
-  @REC-012 @should
+  @REC-012 @must
+  Scenario Outline: A recovery mail works once, whichever form redeems it
+    A recovery mail's code MUST work once, whichever of the forms the dialect accepts redeems it first
+    (POST /verify with the code and its address, POST /verify with the link's token_hash, GET on the
+    mailed link): afterwards every form MUST refuse it, POST /verify with 403 `otp_expired`, the link
+    with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" redeems the recovery mail by <form>
+    Then the redemption succeeded
+    And "Dana"'s recovery mail is refused with 403 "otp_expired" by every form (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @REC-013 @must
+  Scenario Outline: A recovery mail works once even when redeemed in parallel
+    A recovery mail's code redeemed by 5 parallel requests of one form MUST succeed exactly once,
+    whichever the form; every other request MUST be refused, POST /verify with 403 `otp_expired`, the
+    link with a redirect carrying `error_code=otp_expired` in its fragment.
+
+    Given a registered user "Dana" who has received a recovery mail
+    When "Dana" redeems the recovery mail by <form> 5 times in parallel
+    Then exactly one redemption succeeded and the others were refused with 403 "otp_expired" (by the link: in the redirect's fragment)
+
+    Examples:
+      | form                             |
+      | POST /verify with the code       |
+      | POST /verify with the token_hash |
+      | GET on the mailed link           |
+
+  @REC-014 @should
   Scenario: Recovery takes as long for an unknown address as for a registered one
     POST /recover SHOULD take as long whether the address has an account or not (OWASP Authentication
     Cheat Sheet, "Authentication and Error Messages"): over 50 requests of each kind in random order,
@@ -146,7 +180,7 @@ Feature: Password recovery by mail
     When recovery is asked for each of them and for 50 unregistered addresses, in random order
     Then the answer times do not tell registered addresses from unregistered ones
 
-  @REC-013 @should
+  @REC-015 @should
   Scenario: Recovery neither fails nor loses the mail while the mail server refuses it
     While the mail server refuses mail, POST /recover for a registered address SHOULD still answer
     200 `{}` (a 5xx, or an error naming the mail server, tells the caller the address has an account

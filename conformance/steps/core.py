@@ -14,6 +14,7 @@ from pytest_bdd import given, parsers, then, when
 
 from guestpass.conformance import jwt_tools
 from guestpass.conformance.parallel import run_together
+from guestpass.conformance.session_check import USER_FIELDS
 from guestpass.conformance.steps.common import assert_refused, json_body, split_request, unexpected_status
 from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import DEFAULT_DEVICE, Actor, World, unique_email
@@ -85,19 +86,6 @@ def last_claims(world: World) -> dict[str, Any]:
     return jwt_tools.claims_of(session_of_last_response(world)["access_token"])
 
 
-USER_FIELDS: dict[str, type] = {
-    "id": str,
-    "aud": str,
-    "role": str,
-    "email": str,
-    "phone": str,
-    "app_metadata": dict,
-    "user_metadata": dict,
-    "identities": list,
-    "created_at": str,
-    "updated_at": str,
-    "is_anonymous": bool,
-}
 SESSION_FIELDS: dict[str, type] = {
     "access_token": str,
     "refresh_token": str,

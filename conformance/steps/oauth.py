@@ -61,7 +61,9 @@ def other_browser_get(world: World, url: str) -> httpx.Response:
     exchange still goes into the transcript."""
     root = root_of(world, url)
     own = world.client
-    browser = ApiClient(root, own.transcript, apikey=own.apikey, rate_limit_header=own.rate_limit_header)
+    browser = ApiClient(
+        root, own.transcript, apikey=own.apikey, rate_limit_header=own.rate_limit_header, sessions=own.sessions
+    )
     browser.client_key = own.client_key
     try:
         return browser.request("GET", url[len(root) :], api_version=False)

@@ -970,4 +970,5 @@ import mfa_abuse_defects  # noqa: E402, F401
 import mfa_defects  # noqa: E402, F401
 import oauth_defects  # noqa: E402, F401
 import passkey_defects  # noqa: E402, F401
+import session_values_defects  # noqa: E402, F401
 import token_defects  # noqa: E402, F401
