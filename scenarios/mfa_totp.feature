@@ -331,3 +331,27 @@ Feature: TOTP second factor
     When "Dana" enters 3 times the target's verify attempts of codes at once, one of them the current code
     Then at most the target's verify attempts of the parallel answers were checked, every other one refused with 429 "over_request_rate_limit"
     And unless one of them was accepted, "Dana" verifying a new challenge with the current code is refused with 429 "over_request_rate_limit"
+
+  @MFA-026 @must
+  Scenario: The service role lists and deletes a user's factor
+    GET /admin/users/{id}/factors with the service-role key MUST answer 200 with the user's factors;
+    DELETE /admin/users/{id}/factors/{factor_id} MUST answer 200 with the deleted factor, after which
+    the user lists no factors.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    When the service role lists the factors of "Dana"
+    Then the response lists exactly the factor of "Dana"
+    When the service role deletes the factor of "Dana"
+    Then the response status is 200
+    And the response names the factor of "Dana"
+    And "Dana"'s user lists no factors
+
+  @MFA-027 @must
+  Scenario: The service role deleting a factor the user does not have is refused
+    DELETE /admin/users/{id}/factors/{factor_id} naming no factor of that user MUST answer 404
+    `mfa_factor_not_found`.
+
+    Given a registered user "Dana" who has signed in
+    When the service role deletes a factor id that "Dana" does not have
+    Then the request is refused with 404 "mfa_factor_not_found"
