@@ -40,9 +40,11 @@ from guestpass.reference.users import (
 )
 
 DEFAULT_PER_PAGE = 50  # GoTrue's defaultPerPage
+MAX_ROLE_LENGTH = 255  # the column's size
+MAX_PAGE_NUMBER = 1 << 31  # page times per_page stays within a 64-bit OFFSET
 # Go's time.ParseDuration syntax, which GoTrue reads ban_duration with: "24h", "1h30m", "1.5s"
-DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
+DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)", re.ASCII)
+DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0", re.ASCII)
 UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
@@ -50,8 +52,9 @@ def page_number(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit():
-        raise ApiError(ErrorCode.validation_failed, f"Bad Pagination Parameters: {name} must be a non-negative integer")
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_PAGE_NUMBER:
+        message = f"Bad Pagination Parameters: {name} must be an integer from 0 to {MAX_PAGE_NUMBER}"
+        raise ApiError(ErrorCode.validation_failed, message)
     return int(raw)
 
 
@@ -94,7 +97,12 @@ def ban_end(value: str) -> Any:
         )
     seconds = sum(float(number) * UNIT_SECONDS[unit] for number, unit in DURATION_PART.findall(value))
     seconds = -seconds if value.startswith("-") else seconds
-    return utcnow() + timedelta(seconds=seconds) if seconds > 0 else None
+    try:
+        return utcnow() + timedelta(seconds=seconds) if seconds > 0 else None
+    except OverflowError:  # Go's durations end near 292 years
+        raise ApiError(
+            ErrorCode.validation_failed, f'invalid format for ban duration: time: invalid duration "{value}"'
+        ) from None
 
 
 async def loaded_user(conn: AsyncConnection, request: Request) -> RowMapping:
@@ -135,6 +143,8 @@ async def update(request: Request) -> JSONResponse:
     email = normalized_email(raw_email) if raw_email else None
     confirm, role = bool(field(body, "email_confirm", bool)), field(body, "role", str)
     user_metadata, app_metadata = field(body, "user_metadata", dict), field(body, "app_metadata", dict)
+    if role is not None and len(role) > MAX_ROLE_LENGTH:
+        raise ApiError(ErrorCode.validation_failed, f"A role is at most {MAX_ROLE_LENGTH} characters")
     ban = field(body, "ban_duration", str)
     banned_until = ban_end(ban) if ban else None
     if password is not None:
