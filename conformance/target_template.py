@@ -156,6 +156,9 @@ refresh_token_reuse_interval = 10
 # The same server with passkey upgrade off (anonymous users may not register passkeys). Missing: that
 # refusal is checked only when the target itself claims no passkey-upgrade.
 # passkey_upgrade_disabled = "https://auth-nopku.example.com/auth/v1"
+# The same server with manual identity linking off (GoTrue's default: GET /user/identities/authorize
+# and unlinking answer 404 manual_linking_disabled). Missing: that refusal is not applicable.
+# manual_linking_disabled = "https://auth-nolink.example.com/auth/v1"
 """
 
 

@@ -99,6 +99,8 @@ checks_id_token = false
 # anonymous_disabled = "http://127.0.0.1:9997"
 # The same database and secret, with GOTRUE_MAILER_AUTOCONFIRM=false (the email-change scenarios run here).
 # email_confirmation = "http://127.0.0.1:9998"
+# The same database and secret, with GOTRUE_SECURITY_MANUAL_LINKING_ENABLED=false (its default).
+# manual_linking_disabled = "http://127.0.0.1:9996"
 """
 
 

@@ -19,9 +19,11 @@ from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode, error_response
 from guestpass.reference.flows import (
     admin,
+    admin_users,
     cli,
     external,
     identities,
+    invite,
     logout,
     mfa,
     openapi,
@@ -59,6 +61,8 @@ AUTH_FLOWS = (
     passkey_page,
     cli,
     admin,
+    admin_users,
+    invite,
     external,
     openapi,
 )

@@ -14,9 +14,7 @@ from guestpass.reference import tokens
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import get_session
-from guestpass.reference.users import get_user
-
-SERVICE_ROLE = "service_role"
+from guestpass.reference.users import get_user, refuse_banned
 
 
 @dataclass(frozen=True)
@@ -52,12 +50,19 @@ async def authenticate(request: Request, conn: AsyncConnection) -> Caller:
     user = await get_user(conn, user_id)
     if user is None:
         raise ApiError(ErrorCode.user_not_found)
+    refuse_banned(user, status=403)
     return Caller(user, session, claims)
 
 
 def require_service_role(request: Request) -> dict[str, Any]:
-    claims = bearer_claims(request)
-    if claims.get("role") != SERVICE_ROLE:
+    """An admin key, as GoTrue takes one: any token the server's key verifies (an expiry, when it has
+    one, is checked; no issuer or expiry is required) whose role is one of the configured admin roles.
+    User access tokens stay under `bearer_claims`' stricter rules."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(ErrorCode.no_authorization)
+    claims = tokens.verify_admin_key(runtime(request).key, token.strip())
+    if claims.get("role") not in runtime(request).config.admin_role_names:
         raise ApiError(ErrorCode.not_admin)
     return claims
 

@@ -70,10 +70,16 @@ class Config:
     oauth_flow_ttl: int = 600
     max_body_bytes: int = 1 << 20  # GoTrue's bound (internal/api/api.go limitRequestBody)
     max_metadata_bytes: int = 16 << 10  # serialized JSON of user_metadata / app_metadata
+    admin_roles: str = "service_role,supabase_admin"  # GoTrue's JWT_ADMIN_ROLES: token roles of the admin API
+    manual_linking_enabled: bool = True  # GoTrue's SECURITY_MANUAL_LINKING_ENABLED (off there by default)
 
     @property
     def jwt_issuer(self) -> str:
         return self.external_url
+
+    @property
+    def admin_role_names(self) -> frozenset[str]:
+        return frozenset(role.strip() for role in self.admin_roles.split(",") if role.strip())
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -154,6 +160,8 @@ _SCALAR_TYPES: dict[str, type] = {
     "oauth_flow_ttl": int,
     "max_body_bytes": int,
     "max_metadata_bytes": int,
+    "admin_roles": str,
+    "manual_linking_enabled": bool,
 }
 
 

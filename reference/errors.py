@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     too_many_passkeys = "too_many_passkeys"
     unexpected_failure = "unexpected_failure"
     user_already_exists = "user_already_exists"
+    user_banned = "user_banned"
     user_not_found = "user_not_found"
     validation_failed = "validation_failed"
     weak_password = "weak_password"
@@ -128,6 +129,7 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.signup_disabled: (422, "Signups not allowed for this instance"),
     ErrorCode.unexpected_failure: (500, "Unexpected failure"),
     ErrorCode.user_already_exists: (422, "User already registered"),
+    ErrorCode.user_banned: (400, "User is banned"),
     ErrorCode.user_not_found: (403, "User from sub claim in JWT does not exist"),
     ErrorCode.validation_failed: (400, "Validation failed"),
     ErrorCode.weak_password: (422, "Password should be at least 6 characters."),

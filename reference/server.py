@@ -63,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-anonymous", action="store_true", help="refuse anonymous sign-ins")
     parser.add_argument("--no-passkey-upgrade", action="store_true", help="anonymous users may not register passkeys")
     parser.add_argument(
+        "--no-manual-linking",
+        action="store_true",
+        help="refuse linking and unlinking identities (GoTrue's SECURITY_MANUAL_LINKING_ENABLED off)",
+    )
+    parser.add_argument(
         "--smtp-port", type=int, help="send mail to this port (on GUESTPASS_SMTP_HOST, default loopback)"
     )
     parser.add_argument(
@@ -85,6 +90,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["anonymous_enabled"] = False
     if args.no_passkey_upgrade:
         changes["passkey_upgrade_enabled"] = False
+    if args.no_manual_linking:
+        changes["manual_linking_enabled"] = False
     if args.smtp_port:
         changes["smtp_port"] = args.smtp_port
     if args.confirm_email:

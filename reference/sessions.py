@@ -18,7 +18,7 @@ from guestpass.reference import tokens
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import Runtime
-from guestpass.reference.storage.schema import refresh_tokens, sessions
+from guestpass.reference.storage.schema import refresh_tokens, sessions, users
 from guestpass.reference.users import update_user, user_json
 
 LogoutScope = Literal["global", "local", "others"]
@@ -109,6 +109,7 @@ async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant
     )
     if token is None:
         raise ApiError(ErrorCode.refresh_token_not_found)
+    await refuse_banned_holder(conn, token["session_id"])
     now = utcnow()
     rotated = (
         await conn.execute(
@@ -125,6 +126,13 @@ async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant
     session = await get_session(conn, token["session_id"])
     user = await update_user(conn, session["user_id"], last_active_at=now)  # type: ignore[index]
     return Grant(user, session, issued)  # type: ignore[arg-type]
+
+
+async def refuse_banned_holder(conn: AsyncConnection, session_id: uuid.UUID) -> None:
+    statement = select(users.c.banned_until).join(sessions, sessions.c.user_id == users.c.id)
+    banned_until = (await conn.execute(statement.where(sessions.c.id == session_id))).scalar()
+    if banned_until is not None and as_utc(banned_until) > utcnow():
+        raise ApiError(ErrorCode.user_banned, "Invalid Refresh Token: User Banned")
 
 
 async def active_successor(conn: AsyncConnection, token: RowMapping, raw: str, reusable_since: datetime) -> str:

@@ -13,7 +13,7 @@ from guestpass.reference.body import field
 from guestpass.reference.merge import merge_anonymous_user
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import session_json, start_session
-from guestpass.reference.users import get_user
+from guestpass.reference.users import get_user, refuse_banned
 
 MERGE_FIELD = "anonymous_refresh_token"
 
@@ -32,6 +32,8 @@ async def signed_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, 
     """The session response of a sign-in, after the merge step."""
     rt = runtime(request)
     token = merge_token(body)
+    async with rt.db.transaction() as conn:
+        refuse_banned(await get_user(conn, user_id))
     merge = await merge_anonymous_user(rt.db, user_id, token) if token else None
     async with rt.db.transaction() as conn:
         user = await get_user(conn, user_id)

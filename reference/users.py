@@ -11,7 +11,7 @@ from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guestpass.reference.clock import iso, utcnow
+from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.storage.schema import identities, mfa_factors, users
 
@@ -158,6 +158,16 @@ async def set_email(conn: AsyncConnection, user: RowMapping, email: str) -> RowM
     return changed
 
 
+def is_banned(user: RowMapping) -> bool:
+    return user["banned_until"] is not None and as_utc(user["banned_until"]) > utcnow()
+
+
+def refuse_banned(user: RowMapping | None, *, status: int = 400) -> None:
+    """GoTrue's answer to a banned user: 400 at sign-in and refresh, 403 for a token already held."""
+    if user is not None and is_banned(user):
+        raise ApiError(ErrorCode.user_banned, status=status)
+
+
 def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """GoTrue's `data` semantics: keys are set, a null value removes the key."""
     merged = {**current, **changes}
@@ -183,6 +193,8 @@ async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
         "email_confirmed_at": iso(user["email_confirmed_at"]),
         "confirmed_at": iso(user["email_confirmed_at"]),
         "last_sign_in_at": iso(user["last_sign_in_at"]),
+        "invited_at": iso(user["invited_at"]),
+        "banned_until": iso(user["banned_until"]),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     if user["email_change"]:

@@ -459,3 +459,14 @@ Feature: Core sessions, tokens, users and errors
     Given 50 registered users
     When each of them and 50 unregistered addresses sign in with a wrong password, in random order
     Then the answer times do not tell registered addresses from unregistered ones
+
+  @CORE-065 @must
+  Scenario: Settings carry every top-level field of the dialect
+    GET /settings MUST answer 200 with every top-level field GoTrue's settings carry, each of its type:
+    `external` (an object), `disable_signup`, `mailer_autoconfirm`, `phone_autoconfirm`,
+    `saml_enabled`, `saml_private_key_next_configured` and `passkeys_enabled` (booleans) and
+    `sms_provider` (a string). Clients decode the settings into a fixed shape.
+
+    When a client requests "GET /settings"
+    Then the response status is 200
+    And the settings carry every top-level field of the dialect with its type

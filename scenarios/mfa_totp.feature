@@ -345,3 +345,27 @@ Feature: TOTP second factor
     When "Dana" verifies the challenge with the current code
     Then the response is a session
     And the access token's amr adds "totp" stamped after the wait and keeps "password" as it was
+
+  @MFA-026 @must
+  Scenario: The service role lists and deletes a user's factor
+    GET /admin/users/{id}/factors with the service-role key MUST answer 200 with the user's factors;
+    DELETE /admin/users/{id}/factors/{factor_id} MUST answer 200 with the deleted factor, after which
+    the user lists no factors.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has verified a TOTP factor
+    When the service role lists the factors of "Dana"
+    Then the response lists exactly the factor of "Dana"
+    When the service role deletes the factor of "Dana"
+    Then the response status is 200
+    And the response names the factor of "Dana"
+    And "Dana"'s user lists no factors
+
+  @MFA-027 @must
+  Scenario: The service role deleting a factor the user does not have is refused
+    DELETE /admin/users/{id}/factors/{factor_id} naming no factor of that user MUST answer 404
+    `mfa_factor_not_found`.
+
+    Given a registered user "Dana" who has signed in
+    When the service role deletes a factor id that "Dana" does not have
+    Then the request is refused with 404 "mfa_factor_not_found"

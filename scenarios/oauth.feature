@@ -298,3 +298,30 @@ Feature: Sign-in and identity linking through an OpenID Connect provider
     And "Vera" is a permanent user with the provider's email and an identity of the provider
     And "Vera" has a confirmed address and only the identity of the provider
     And "Mallory"'s password is refused with 400 "invalid_credentials"
+
+  @OAUTH-022 @must
+  Scenario: With manual linking off, linking and unlinking identities are refused
+    On a server whose manual identity linking is off (GoTrue's default,
+    `SECURITY_MANUAL_LINKING_ENABLED=false`), GET /user/identities/authorize and DELETE
+    /user/identities/{id} by a signed-in user MUST answer 404 `manual_linking_disabled`, and the
+    identity MUST stay.
+
+    Given a variant of the target with manual identity linking disabled
+    And a user "Dana" who signed up there with a password
+    When "Dana" asks to link an identity of the provider
+    Then the request is refused with 404 "manual_linking_disabled"
+    When "Dana" unlinks their email identity
+    Then the request is refused with 404 "manual_linking_disabled"
+    When "Dana" requests "GET /user"
+    Then the response user has exactly the identities "email"
+
+  @OAUTH-023 @must
+  Scenario: With manual linking on, a signed-in user can begin linking an identity
+    On a server whose manual identity linking is on, GET /user/identities/authorize with
+    `skip_http_redirect=true` by a signed-in user MUST answer 200 with the provider's authorization
+    URL.
+
+    Given the target signs in through the suite's OpenID provider
+    And a registered user "Dana" who has signed in
+    When "Dana" asks to link an identity of the provider
+    Then the response carries the provider's authorization URL

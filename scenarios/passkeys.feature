@@ -241,3 +241,25 @@ Feature: Passkeys: WebAuthn sign-in
     Then the request is refused with 404 "webauthn_credential_not_found"
     When "Eve" renames the passkey of "Dana"
     Then the request is refused with 404 "webauthn_credential_not_found"
+
+  @PK-021 @must
+  Scenario: The service role lists and deletes a user's passkey
+    GET /admin/users/{id}/passkeys with the service-role key MUST answer 200 with the user's passkeys;
+    DELETE /admin/users/{id}/passkeys/{passkey_id} MUST answer 204, after which the user has none.
+
+    Given a registered user "Dana" who has signed in
+    And "Dana" has registered a passkey on their authenticator
+    When the service role lists the passkeys of "Dana"
+    Then the response lists 1 passkey
+    When the service role deletes the passkey of "Dana"
+    Then the response status is 204
+    And "Dana" has no passkeys
+
+  @PK-022 @must
+  Scenario: The service role deleting a passkey the user does not have is refused
+    DELETE /admin/users/{id}/passkeys/{passkey_id} naming no passkey of that user MUST answer 404
+    with GoTrue's code for it, `validation_failed`.
+
+    Given a registered user "Dana" who has signed in
+    When the service role deletes a passkey id that "Dana" does not have
+    Then the request is refused with 404 "validation_failed"

@@ -30,7 +30,7 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
     with reference_servers(
         workdir,
         command=command,
-        variants=bool({"anonymous", "email-confirmation", "passkeys"} & set(defect.capabilities)),
+        variants=bool({"anonymous", "email-confirmation", "passkeys", "oauth"} & set(defect.capabilities)),
         oauth="oauth" in defect.capabilities,
     ):
         command = [

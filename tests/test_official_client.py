@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jwt
 import pyotp
 import pytest
 from supabase_auth import SyncGoTrueClient
@@ -109,3 +110,58 @@ def test_mfa_totp_enrollment_challenge_and_verify_reach_aal2(target: dict[str, A
     assert level.current_level == "aal2" and level.next_level == "aal2"
     assert level.current_authentication_methods[0].method == "totp"
     assert [factor.id for factor in auth.mfa.list_factors().totp] == [enrolled.id]
+
+
+def standard_service_key(target: dict[str, Any]) -> str:
+    """A service-role key as Supabase hands them out: HS256 over the shared secret, issuer "supabase",
+    no expiry."""
+    return jwt.encode({"iss": "supabase", "role": "service_role", "iat": 1767225600}, target["keys"]["jwt_secret"])
+
+
+def admin_client(target: dict[str, Any]) -> SyncGoTrueClient:
+    key = standard_service_key(target)
+    return SyncGoTrueClient(
+        url=target["base_url"],
+        headers={"apikey": key, "Authorization": f"Bearer {key}"},
+        auto_refresh_token=False,
+        persist_session=False,
+    )
+
+
+def test_admin_calls_with_a_standard_service_key(target: dict[str, Any]) -> None:
+    admin = admin_client(target).admin
+    address = email()
+    created = admin.create_user({"email": address, "password": "admin-made-1", "email_confirm": True}).user
+    assert created.email == address
+
+    listed = admin.list_users(page=1, per_page=500)
+    assert created.id in [user.id for user in listed]
+    assert admin.get_user_by_id(created.id).user.email == address
+
+    updated = admin.update_user_by_id(
+        created.id, {"user_metadata": {"plan": "pro"}, "app_metadata": {"tier": "gold"}, "password": "admin-set-2"}
+    ).user
+    assert updated.user_metadata["plan"] == "pro" and updated.app_metadata["tier"] == "gold"
+    user = client(target)
+    signed_in = user.sign_in_with_password({"email": address, "password": "admin-set-2"})
+    assert signed_in.session is not None
+
+    enrolled = user.mfa.enroll({"factor_type": "totp", "friendly_name": "phone"})
+    factors = admin.mfa.list_factors({"user_id": created.id})
+    assert [factor.id for factor in factors] == [enrolled.id]
+    assert admin.mfa.delete_factor({"user_id": created.id, "id": enrolled.id}).id == enrolled.id
+
+    for link_type in ("email_change_current", "email_change_new"):
+        link = admin.generate_link({"type": link_type, "email": address, "new_email": email()})
+        assert link.properties.verification_type == link_type
+
+    banned = admin.update_user_by_id(created.id, {"ban_duration": "24h"}).user
+    assert banned.banned_until is not None
+    with pytest.raises(AuthApiError) as refused:
+        client(target).sign_in_with_password({"email": address, "password": "admin-set-2"})
+    assert refused.value.code == "user_banned"
+
+    admin.delete_user(created.id)
+    with pytest.raises(AuthApiError) as gone:
+        admin.get_user_by_id(created.id)
+    assert gone.value.status == 404 and gone.value.code == "user_not_found"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError
@@ -88,3 +89,16 @@ def test_update_user_email_needs_both_confirmations(target: dict[str, Any], mail
     assert half.session is None
     done = auth.verify_otp({"email": new_email, "token": code_for(mail, new_email), "type": "email_change"})
     assert done.user is not None and done.user.email == new_email
+
+
+def test_invite_user_by_email_with_a_standard_service_key(target: dict[str, Any], mail: MailCapture) -> None:
+    key = jwt.encode({"iss": "supabase", "role": "service_role", "iat": 1767225600}, target["keys"]["jwt_secret"])
+    admin = SyncGoTrueClient(
+        url=target["base_url"], headers={"apikey": key, "Authorization": f"Bearer {key}"}, auto_refresh_token=False
+    ).admin
+    address = f"invited-{uuid.uuid4().hex[:10]}@guestpass.test"
+    invited = admin.invite_user_by_email(address, {"data": {"team": "blue"}}).user
+    assert invited.email == address and invited.invited_at is not None and invited.email_confirmed_at is None
+    assert invited.user_metadata == {"team": "blue"}
+    messages = mail.wait_for(address, 1)
+    assert messages and messages[0].verify_link, f"no invitation with a link reached {address}"

@@ -494,3 +494,53 @@ def settings_enable_provider(world: World) -> None:
     external = json_body(world.last()).get("external") or {}
     provider = world.target.oauth.provider
     assert external.get(provider) is True, f"GET /settings external.{provider} is {external.get(provider)!r}"
+
+
+# --- the manual linking switch -----------------------------------------------------------------------
+
+MANUAL_LINKING_DISABLED = "manual_linking_disabled"
+
+
+@given("a variant of the target with manual identity linking disabled")
+def manual_linking_disabled_variant(world: World) -> None:
+    url = world.target.variants.get(MANUAL_LINKING_DISABLED)
+    if not url:
+        pytest.skip(f"not applicable: the target file names no [variants] {MANUAL_LINKING_DISABLED} server")
+    world.client.base_url = url.rstrip("/")
+
+
+@given(phrase('a user "{name}" who signed up there with a password'))
+def signed_up_there(world: World, name: str) -> None:
+    """Through POST /signup, which a variant answers with a session when it confirms automatically; a
+    variant's keys may differ from the target's."""
+    actor = world.actor(name)
+    actor.email, actor.password = unique_email(name), "gp-" + secrets.token_urlsafe(12)
+    response = world.client.request("POST", "/signup", json={"email": actor.email, "password": actor.password})
+    assert response.status_code == 200, f"setup: signing up {name}: {unexpected_status(200, response)}"
+    if "access_token" not in json_body(response):
+        pytest.skip("not applicable: the variant confirms addresses by mail, so a sign-up gives no session")
+    actor.adopt(json_body(response))
+
+
+@when(phrase('"{name}" asks to link an identity of the provider'))
+def asks_to_link(world: World, name: str) -> None:
+    provider = world.target.oauth.provider or "google"
+    query = urlencode({"provider": provider, "skip_http_redirect": "true"})
+    path = f"/user/identities/authorize?{query}"
+    world.record(world.client.request("GET", path, token=world.actor(name).access_token()))
+
+
+@when(phrase('"{name}" unlinks their email identity'))
+def unlinks_email_identity(world: World, name: str) -> None:
+    token = world.actor(name).access_token()
+    user = json_body(world.client.request("GET", "/user", token=token)) or {}
+    email_ids = [i.get("identity_id") for i in user.get("identities") or [] if i.get("provider") == "email"]
+    assert email_ids, f"setup: {name} has no email identity"
+    world.record(world.client.request("DELETE", f"/user/identities/{email_ids[0]}", token=token))
+
+
+@then("the response carries the provider's authorization URL")
+def carries_authorization_url(world: World) -> None:
+    assert world.last().status_code == 200, unexpected_status(200, world.last())
+    url = (json_body(world.last()) or {}).get("url")
+    assert isinstance(url, str) and url.startswith("http"), f"the answer carries no URL: {json_body(world.last())}"

@@ -14,7 +14,6 @@ from guestpass.reference import onetime
 from guestpass.reference.auth import require_service_role
 from guestpass.reference.body import field, json_object, normalized_email, required_email
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.mailer import TEMPLATES
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
@@ -130,7 +129,7 @@ async def generate_link(request: Request) -> JSONResponse:
                 "action_link": rt.mailer.verify_link(kind, issued.token_hash, redirect_to),
                 "email_otp": issued.code,
                 "hashed_token": issued.token_hash,
-                "verification_type": TEMPLATES[kind][0],
+                "verification_type": link_type,  # the type asked for, as GoTrue echoes it
                 "redirect_to": redirect_to,
             }
         )

@@ -19,11 +19,18 @@ from guestpass.reference.runtime import runtime
 from guestpass.reference.storage.schema import identities
 
 
+def require_manual_linking(request: Request) -> None:
+    """GoTrue's switch (SECURITY_MANUAL_LINKING_ENABLED), checked once the caller is known."""
+    if not runtime(request).config.manual_linking_enabled:
+        raise ApiError(ErrorCode.manual_linking_disabled)
+
+
 async def link_identity(request: Request) -> Response:
     """The link's cookie goes to the caller: only its browser can complete the link at the callback."""
     rt = runtime(request)
     async with rt.db.transaction() as conn:
         caller = await authenticate(request, conn)
+    require_manual_linking(request)
     url, flow = await open_provider_flow(request, caller.user["id"])
     response: Response
     if request.query_params.get("skip_http_redirect") == "true":
@@ -42,9 +49,10 @@ def identity_id_of(request: Request) -> uuid.UUID:
 
 
 async def unlink_identity(request: Request) -> Response:
-    identity_id = identity_id_of(request)
     async with runtime(request).db.transaction() as conn:
         caller = await authenticate(request, conn)
+        require_manual_linking(request)
+        identity_id = identity_id_of(request)
         owned_ids = list(
             (await conn.execute(select(identities.c.id).where(identities.c.user_id == caller.user["id"]))).scalars()
         )

@@ -25,6 +25,8 @@ async def settings(request: Request) -> JSONResponse:
             "phone_autoconfirm": False,
             "sms_provider": "",
             "saml_enabled": False,
+            "saml_private_key_next_configured": False,
+            "passkeys_enabled": config.passkeys_enabled,
         }
     )
 
