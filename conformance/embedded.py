@@ -88,6 +88,7 @@ VARIANTS = {
     "anonymous_disabled": ["--no-anonymous"],
     "email_confirmation": ["--confirm-email"],
     "passkey_upgrade_disabled": ["--no-passkey-upgrade"],
+    "password_reauthentication": ["--require-reauthentication"],
 }
 
 

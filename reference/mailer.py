@@ -20,6 +20,7 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "magiclink": ("magiclink", "Your sign-in link", "sign in"),
     "email_change_current": ("email_change", "Confirm your email change", "confirm the change of your email"),
     "email_change_new": ("email_change", "Confirm your new email address", "confirm your new email address"),
+    "reauthentication": ("reauthentication", "Confirm reauthentication", "confirm reauthentication"),
 }
 
 
