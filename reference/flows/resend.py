@@ -27,7 +27,8 @@ def resend_address(body: dict[str, Any]) -> tuple[str, str]:
     """The type and the address, checked in the order of GoTrue's ResendConfirmationParams.Validate."""
     kind, email, phone = field(body, "type", str), field(body, "email", str), field(body, "phone", str)
     if kind not in EMAIL_TYPES + PHONE_TYPES:
-        raise ApiError(ErrorCode.validation_failed, "Missing one of these types: signup, email_change, sms, phone_change")
+        message = "Missing one of these types: signup, email_change, sms, phone_change"
+        raise ApiError(ErrorCode.validation_failed, message)
     if not email and kind == "signup":
         raise ApiError(ErrorCode.validation_failed, "Type provided requires an email address")
     if not phone and kind == "sms":

@@ -132,7 +132,7 @@ def settings_empty(mp: pytest.MonkeyPatch) -> AppWrapper:
 
 @defect("core", source="sign-up that forgets to create the email identity (GoTrue identities regression)")
 def signup_without_identity(mp: pytest.MonkeyPatch) -> None:
-    async def no_identity(conn: Any, user_id: Any, email: str) -> None:
+    async def no_identity(conn: Any, user_id: Any, email: str, **options: Any) -> None:
         return None
 
     mp.setattr(users, "add_email_identity", no_identity)
