@@ -411,7 +411,7 @@ Feature: Core sessions, tokens, users and errors
     Then the response status is 200
     And the session's expiry matches its access token
 
-  @CORE-065 @must
+  @CORE-070 @must
   Scenario: An idle keep-alive connection stays open
     A connection kept alive between requests MUST still be open after 6 idle seconds: clients pool
     their connections, and one the server drops after a short pause (5 s by default in some servers,

@@ -7,10 +7,12 @@ import http.client
 import time
 from urllib.parse import urlsplit
 
+import httpx
 from pytest_bdd import then, when
 
 from guestpass.conformance.client import tls_context
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.transcript import Exchange
 from guestpass.conformance.world import World
 
 TIMEOUT = 15.0
@@ -28,14 +30,22 @@ def open_connection(base_url: str) -> tuple[http.client.HTTPConnection, str]:
 
 
 def get_settings(world: World, connection: http.client.HTTPConnection, path: str) -> int:
+    """GET /settings on `connection`, recorded in the scenario's transcript."""
     headers = world.client.default_headers(api_version=True)
+    started = time.perf_counter()
     connection.request("GET", f"{path}/settings", headers=headers)
     response = connection.getresponse()
-    response.read()
+    body = response.read()
+    request = httpx.Request("GET", f"{world.client.base_url}/settings", headers=headers)
+    answer = httpx.Response(response.status, headers=response.getheaders(), content=body, request=request)
+    world.client.transcript.record(Exchange(request, answer, (time.perf_counter() - started) * 1000))
     return response.status
 
 
-@when(phrase("a client reads the settings, leaves its connection idle for {seconds:d} seconds and reads them again"))
+@when(
+    phrase("a client reads the settings, leaves its connection idle for {seconds:d} seconds and reads them again"),
+    converters={"seconds": int},
+)
 def idle_connection(world: World, seconds: int) -> None:
     connection, path = open_connection(world.client.base_url)
     outcome: dict[str, object] = {}

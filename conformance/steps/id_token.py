@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -18,10 +17,10 @@ from pytest_bdd import given, then, when
 from guestpass.conformance.client import tls_context
 from guestpass.conformance.steps.common import json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
-from guestpass.conformance.steps.oauth import provider_login, s256
+from guestpass.conformance.steps.oauth import provider_login
 from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import World
-from guestpass.fixtures.oidc import login, misbehave
+from guestpass.fixtures.oidc import id_token, misbehave
 
 GRANT = "/token?grant_type=id_token"
 MISBEHAVIOURS = {"for another audience": "wrong_audience", "that have expired": "expired"}
@@ -37,30 +36,16 @@ def provider_settings(world: World) -> tuple[str, str, str, str]:
 
 async def code_flow(world: World, login_name: str, nonce_hash: str) -> str:
     issuer, _, client_id, secret = provider_settings(world)
-    redirect_uri = world.target.base_url + "/callback"  # registered at the provider for the target; never followed
-    verifier = secrets.token_urlsafe(48)
     async with httpx.AsyncClient(timeout=15, verify=tls_context()) as browser:
-        discovery = (await browser.get(f"{issuer}/.well-known/openid-configuration")).json()
-        query = {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": "openid email profile",
-            "state": secrets.token_urlsafe(16),
-            "nonce": nonce_hash,
-            "code_challenge": s256(verifier),
-            "code_challenge_method": "S256",
-        }
-        url = f"{discovery['authorization_endpoint']}?{urlencode(query)}"
-        back = await login(browser, url, login_name, stop_at=redirect_uri)
-        code = parse_qs(urlsplit(str(back)).query).get("code", [""])[0]
-        assert code, f"the provider answered no code: {back}"
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        response = await browser.post(
-            discovery["token_endpoint"], data={**form, "code_verifier": verifier}, auth=(client_id, secret)
+        return await id_token(
+            browser,
+            issuer,
+            client_id=client_id,
+            client_secret=secret,
+            redirect_uri=world.target.base_url + "/callback",  # the target's, registered at the provider; not followed
+            account=login_name,
+            nonce=nonce_hash,
         )
-    assert response.status_code == 200, f"setup: the provider's token endpoint: {response.status_code} {response.text}"
-    return response.json()["id_token"]
 
 
 @given(phrase('the OpenID provider signs the ID tokens of "{name}" {how}'))
