@@ -56,6 +56,7 @@ Feature: Secure email change
     When "Dana" changes their email to a new address
     And "Dana" asks again for the email change mails once the send interval has passed
     Then the response is 200 with an empty object
+    And the resend mails the new address of "Dana" again
     When "Dana" confirms the email change from the current address
     And "Dana" confirms the email change from the new address
     Then the response is a session

@@ -144,3 +144,12 @@ def identity_verified_of(world: World, name: str, value: str) -> None:
     assert response.status_code == 200, f"GET /user: {unexpected_status(200, response)}"
     actual = email_identity(json_body(response)).get("email_verified")
     assert actual is (value == "true"), f"identity_data.email_verified is {actual!r}, expected {value}"
+
+
+@then(phrase('the resend mails the new address of "{name}" again'))
+def resend_mailed_new_address(world: World, name: str) -> None:
+    needs_capture(world)
+    assert world.mail is not None
+    address = world.actor(name).new_email or ""
+    found = world.mail.wait_for(address, 2)
+    assert len(found) >= 2, f"{len(found)} mail(s) reached {address}: the pending change was not mailed again"

@@ -51,7 +51,7 @@ def resend_any_type(mp: pytest.MonkeyPatch) -> None:
     )
 
 
-@defect("email-change", source="resend of an email change answers 200 and sends nothing")
+@defect("email-change", "email-confirmation", source="resend of an email change answers 200 and sends nothing")
 def resend_email_change_not_sent(mp: pytest.MonkeyPatch) -> None:
     async def request_email_change(conn: Any, runtime: Any, user_row: Any, new_email: str, redirect_to: str) -> Any:
         return user_row
@@ -59,7 +59,11 @@ def resend_email_change_not_sent(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(resend, "request_email_change", request_email_change)
 
 
-@defect("email-change", source="resend of an email change mails the current address whether or not a change waits")
+@defect(
+    "email-change",
+    "email-confirmation",
+    source="resend of an email change mails the current address whether or not a change waits",
+)
 def resend_email_change_without_pending(mp: pytest.MonkeyPatch) -> None:
     patch_source(
         mp,
