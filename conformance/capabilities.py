@@ -20,6 +20,8 @@ CAPABILITIES: dict[str, str] = {
     "cli-handoff": "CLI login through a browser, with anonymous carry-over",
     "sessions": "list and end the caller's sessions",
     "oauth": "OIDC sign-in and identity linking",
+    "id-token": "native sign-in with a provider's ID token (POST /token?grant_type=id_token)",
+    "reauthentication": "a mailed nonce (GET /reauthenticate) for password changes",
 }
 
 LEVELS = ("must", "should")

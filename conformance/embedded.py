@@ -89,6 +89,7 @@ VARIANTS = {
     "email_confirmation": ["--confirm-email"],
     "passkey_upgrade_disabled": ["--no-passkey-upgrade"],
     "manual_linking_disabled": ["--no-manual-linking"],
+    "password_reauthentication": ["--require-reauthentication"],
 }
 
 

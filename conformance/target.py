@@ -17,7 +17,7 @@ TARGET_SCHEMA_PATH = Path(__file__).with_name("target.schema.json")
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
 PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user", "user_verification")
-OAUTH_KEYS = ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token")
+OAUTH_KEYS = ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token", "client_id", "client_secret")
 
 
 class TargetError(ValueError):
@@ -68,6 +68,8 @@ class OAuth:
     redirect_to: str | None = None
     flow_ttl: float | None = None
     checks_id_token: bool = True  # false: the slot reads the user from userinfo and never looks at the ID token
+    client_id: str | None = None  # the server's client at the provider, which the suite also plays to get ID tokens
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ UNLIKELY_CAPABILITIES = frozenset(
         "cli-handoff",
         "sessions",
         "oauth",
+        "id-token",
     }
 )
 
@@ -145,6 +146,11 @@ refresh_token_reuse_interval = 10
 # slot that reads the user from the userinfo endpoint instead (GoTrue's keycloak slot) never looks at
 # it: say false, and the ID-token scenarios are not applicable. Missing: true.
 # checks_id_token = true
+# The server's client at that provider (its client id is the audience of the provider's ID tokens): the
+# suite signs in at the provider as this client to get ID tokens for POST /token?grant_type=id_token.
+# Missing: the id-token scenarios that need a real ID token are not applicable.
+# client_id = "guestpass"
+# client_secret = "..."
 
 [variants]
 # The same server with anonymous sign-ins turned off. Missing: the scenarios of the off switch are
@@ -159,6 +165,9 @@ refresh_token_reuse_interval = 10
 # The same server with manual identity linking off (GoTrue's default: GET /user/identities/authorize
 # and unlinking answer 404 manual_linking_disabled). Missing: that refusal is not applicable.
 # manual_linking_disabled = "https://auth-nolink.example.com/auth/v1"
+# The same server requiring a reauthentication nonce (GET /reauthenticate) for every password change.
+# Missing: the reauthentication scenarios of the nonce are not applicable.
+# password_reauthentication = "https://auth-reauth.example.com/auth/v1"
 """
 
 

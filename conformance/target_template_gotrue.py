@@ -31,6 +31,8 @@ capabilities = [
     "email-confirmation",  # the email_confirmation variant (GOTRUE_MAILER_AUTOCONFIRM=false)
     "passkeys",            # GOTRUE_PASSKEY_ENABLED=true, GOTRUE_WEBAUTHN_RP_ID, GOTRUE_WEBAUTHN_RP_ORIGINS
     "oauth",               # GOTRUE_EXTERNAL_KEYCLOAK_* pointed at `guestpass oidc-provider --routes keycloak`
+    "id-token",            # GOTRUE_EXTERNAL_KEYCLOAK_* too: the id_token grant reads the slot's discovery document
+    "reauthentication",    # GOTRUE_SMTP_* (mails the nonce); GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION
     # Not in GoTrue: merge, owned-data, self-delete, cli-handoff, sessions, passkey-upgrade,
     # recovery-password-in-verify.
 ]
@@ -93,6 +95,9 @@ redirect_to = "http://localhost:3000"
 flow_ttl = 300
 # The keycloak slot reads the user from userinfo and never looks at the ID token.
 checks_id_token = false
+# GOTRUE_EXTERNAL_KEYCLOAK_CLIENT_ID and _SECRET: the suite gets ID tokens as this client.
+client_id = "guestpass"
+# client_secret = "..."
 
 [variants]
 # The same database and secret, with GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED=false.
@@ -101,6 +106,9 @@ checks_id_token = false
 # email_confirmation = "http://127.0.0.1:9998"
 # The same database and secret, with GOTRUE_SECURITY_MANUAL_LINKING_ENABLED=false (its default).
 # manual_linking_disabled = "http://127.0.0.1:9996"
+# GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION=true. GoTrue asks for the nonce only when the
+# session is older than 24 hours, so a fresh session never needs one: leave this out.
+# password_reauthentication = "http://127.0.0.1:9996"
 """
 
 

@@ -68,6 +68,8 @@ class Config:
     max_passkeys_per_user: int = 10
     oidc_providers: str = ""
     oauth_flow_ttl: int = 600
+    update_password_require_reauthentication: bool = False  # GoTrue: SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION
+    reauthentication_recent_sign_in: int = 86400  # a session this young changes its password without a nonce
     max_body_bytes: int = 1 << 20  # GoTrue's bound (internal/api/api.go limitRequestBody)
     max_metadata_bytes: int = 16 << 10  # serialized JSON of user_metadata / app_metadata
     admin_roles: str = "service_role,supabase_admin"  # GoTrue's JWT_ADMIN_ROLES: token roles of the admin API
@@ -101,6 +103,7 @@ TEST_PROFILE: dict[str, Any] = {
     "max_passkeys_per_user": 3,
     "webauthn_user_verification": "required",
     "oauth_flow_ttl": 2,
+    "reauthentication_recent_sign_in": 0,
 }
 
 
@@ -162,6 +165,8 @@ _SCALAR_TYPES: dict[str, type] = {
     "max_metadata_bytes": int,
     "admin_roles": str,
     "manual_linking_enabled": bool,
+    "update_password_require_reauthentication": bool,
+    "reauthentication_recent_sign_in": int,
 }
 
 

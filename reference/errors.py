@@ -51,6 +51,10 @@ class ErrorCode(StrEnum):
     over_email_send_rate_limit = "over_email_send_rate_limit"
     over_request_rate_limit = "over_request_rate_limit"
     passkey_disabled = "passkey_disabled"
+    provider_disabled = "provider_disabled"
+    reauthentication_needed = "reauthentication_needed"
+    reauthentication_not_valid = "reauthentication_not_valid"
+    web3_provider_disabled = "web3_provider_disabled"
     provider_email_needs_verification = "provider_email_needs_verification"
     phone_provider_disabled = "phone_provider_disabled"
     refresh_token_already_used = "refresh_token_already_used"
@@ -134,6 +138,10 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.validation_failed: (400, "Validation failed"),
     ErrorCode.weak_password: (422, "Password should be at least 6 characters."),
     ErrorCode.passkey_disabled: (404, "Passkeys are disabled"),
+    ErrorCode.provider_disabled: (400, "Provider is not enabled"),
+    ErrorCode.reauthentication_needed: (400, "Password update requires reauthentication"),
+    ErrorCode.reauthentication_not_valid: (422, "Nonce has expired or is invalid"),
+    ErrorCode.web3_provider_disabled: (422, "Web3 provider is disabled"),
     ErrorCode.too_many_passkeys: (422, "Too many passkeys registered for this user"),
     ErrorCode.webauthn_challenge_expired: (400, "The WebAuthn challenge has expired"),
     ErrorCode.webauthn_challenge_not_found: (400, "WebAuthn challenge not found, or used already"),

@@ -25,7 +25,10 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "email_change_current": ("email_change", "Confirm your email change", "confirm the change of your email"),
     "email_change_new": ("email_change", "Confirm your new email address", "confirm your new email address"),
     "invite": ("invite", "You have been invited", "accept the invitation and create your account"),
+    "reauthentication": ("reauthentication", "Confirm reauthentication", "confirm reauthentication"),
 }
+
+CODE_ONLY = frozenset({"reauthentication"})  # as GoTrue's: a code to type in, no link to follow
 
 # notice -> (subject, text)
 NOTICES: dict[str, tuple[str, str]] = {
@@ -51,6 +54,12 @@ class Mailer:
         message["From"] = self.config.smtp_sender
         message["To"] = to
         message["Subject"] = subject
+        if token_type in CODE_ONLY:
+            message.set_content(
+                f"Enter this code to {purpose}: {code}\n\n"
+                f"It expires in {self.config.mail_token_ttl // 60 or 1} minutes and works once.\n"
+            )
+            return message
         message.set_content(
             f"Follow this link to {purpose}:\n\n{link}\n\nOr enter this code: {code}\n\n"
             f"The code and the link expire in {self.config.mail_token_ttl // 60 or 1} minutes and work once.\n"

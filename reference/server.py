@@ -43,9 +43,14 @@ CAPABILITIES = (
     "passkeys",
     "passkey-upgrade",
     "oauth",
+    "id-token",
+    "reauthentication",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
+# idle keep-alive connections stay open this long (uvicorn's default is 5 s, and a client whose event loop
+# stalls longer then meets a closed socket); GoTrue's Go http.Server sets no idle timeout at all
+KEEP_ALIVE_SECONDS = 75
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -74,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--confirm-email", action="store_true", help="new addresses must be confirmed by mail (mailer_autoconfirm off)"
     )
     parser.add_argument(
+        "--require-reauthentication",
+        action="store_true",
+        help="a password change needs a nonce from GET /reauthenticate (update_password_require_reauthentication)",
+    )
+    parser.add_argument(
         "--write-target", type=Path, metavar="FILE", help="write a target file describing this server once it listens"
     )
 
@@ -96,6 +106,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["smtp_port"] = args.smtp_port
     if args.confirm_email:
         changes["mailer_autoconfirm"] = False
+    if args.require_reauthentication:
+        changes["update_password_require_reauthentication"] = True
     return _with_keys(config.replace(**changes))
 
 
@@ -139,7 +151,7 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
         capabilities = [c for c in capabilities if c != "passkey-upgrade"]
     oidc = provider_settings(config)
     if not oidc:
-        capabilities = [c for c in capabilities if c != "oauth"]
+        capabilities = [c for c in capabilities if c not in ("oauth", "id-token")]
     return {
         "name": "guestpass reference server",
         "base_url": base_url,
@@ -181,6 +193,8 @@ def oauth_description(config: Config, provider: ProviderSettings) -> dict[str, A
         "issuer": provider.issuer,
         "redirect_to": config.site_url,
         "flow_ttl": config.oauth_flow_ttl,
+        "client_id": provider.client_id,
+        "client_secret": provider.client_secret,
     }
 
 
@@ -207,7 +221,14 @@ def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For as the peer of any loopback client;
     # the only client-address header believed is the operator's rate_limit_header (ratelimit.client_key)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False)
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
     )
     server.run(sockets=[sock])
 

@@ -93,7 +93,7 @@ async def create_user(
     try:
         async with conn.begin_nested():
             user = (await conn.execute(inserted)).mappings().one()
-            await add_email_identity(conn, user_id, email)
+            await add_email_identity(conn, user_id, email, verified=confirmed)
     except IntegrityError:
         raise ApiError(ErrorCode.user_already_exists) from None
     return user
@@ -103,7 +103,9 @@ def _provider_metadata(providers: list[str]) -> dict[str, Any]:
     return {"provider": providers[0], "providers": providers}
 
 
-async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: str) -> None:
+async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: str, *, verified: bool = True) -> None:
+    """The email identity; its email_verified says whether the address is confirmed (GoTrue: false until
+    the confirmation mail is used)."""
     now = utcnow()
     await conn.execute(
         insert(identities).values(
@@ -111,12 +113,25 @@ async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: s
             user_id=user_id,
             provider="email",
             provider_id=str(user_id),
-            identity_data={"sub": str(user_id), "email": email, "email_verified": True, "phone_verified": False},
+            identity_data={"sub": str(user_id), "email": email, "email_verified": verified, "phone_verified": False},
             last_sign_in_at=now,
             created_at=now,
             updated_at=now,
         )
     )
+
+
+async def confirm_email(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping:
+    """The address is confirmed now, and the email identity says so (GoTrue's verify.go signupVerify)."""
+    user = await update_user(conn, user_id, email_confirmed_at=utcnow())
+    found = select(identities).where(identities.c.user_id == user_id, identities.c.provider == "email")
+    for identity in (await conn.execute(found)).mappings().all():
+        await conn.execute(
+            update(identities)
+            .where(identities.c.id == identity["id"])
+            .values(identity_data={**identity["identity_data"], "email_verified": True}, updated_at=utcnow())
+        )
+    return user
 
 
 async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **values: Any) -> RowMapping:

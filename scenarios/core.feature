@@ -470,3 +470,12 @@ Feature: Core sessions, tokens, users and errors
     When a client requests "GET /settings"
     Then the response status is 200
     And the settings carry every top-level field of the dialect with its type
+
+  @CORE-070 @must
+  Scenario: An idle keep-alive connection stays open
+    A connection kept alive between requests MUST still be open after 6 idle seconds: clients pool
+    their connections, and one the server drops after a short pause (5 s by default in some servers,
+    such as uvicorn) fails the client's next request (GoTrue's Go server sets no idle timeout).
+
+    When a client reads the settings, leaves its connection idle for 6 seconds and reads them again
+    Then both answers came on the one connection

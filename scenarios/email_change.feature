@@ -91,3 +91,30 @@ Feature: Secure email change
       | new     | POST /verify with the code       |
       | new     | POST /verify with the token_hash |
       | new     | GET on the mailed link           |
+
+  @EMC-004 @must
+  Scenario: A pending email change can be mailed again
+    POST /resend with type "email_change" and the user's current email MUST answer 200 `{}` and mail
+    the pending change again; the resent codes MUST complete the change.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    When "Dana" changes their email to a new address
+    And "Dana" asks again for the email change mails once the send interval has passed
+    Then the response is 200 with an empty object
+    And the resend mails the new address of "Dana" again
+    When "Dana" confirms the email change from the current address
+    And "Dana" confirms the email change from the new address
+    Then the response is a session
+    And "Dana"'s email is the new one
+
+  @EMC-005 @must
+  Scenario: A resend without a pending email change mails nothing
+    POST /resend with type "email_change" for a user with no pending change MUST answer 200 `{}`
+    and mail nothing.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    When "Dana" asks again for the email change mails once the send interval has passed
+    Then the response is 200 with an empty object
+    And the resend mails nothing to the address of "Dana"

@@ -110,3 +110,84 @@ Feature: Addresses confirmed by mail
     And 50 registered users
     When each of their addresses and 50 new ones are signed up, in random order
     Then the answer times do not tell registered addresses from unregistered ones
+
+  @ECF-003 @must
+  Scenario: A resent signup confirmation carries a new code, and the first code stops working
+    POST /resend with type "signup" for an address that is not yet confirmed MUST answer 200 `{}` and
+    mail a new code (GoTrue's resend.go); the new code MUST confirm the address, and the code of the
+    first mail MUST be refused with 403 `otp_expired`.
+
+    Given a target that confirms email addresses by mail
+    When "Dana" signs up with a new email and a password
+    And "Dana" receives the signup mail
+    And "Dana" asks again for the signup confirmation once the send interval has passed
+    Then the response is 200 with an empty object
+    And "Dana" receives a second signup mail with another code
+    When "Dana" verifies the code of the first signup mail
+    Then the request is refused with 403 "otp_expired"
+    When "Dana" verifies the code of the latest signup mail
+    Then the response is a session
+    And "Dana" can sign in with their password
+
+  @ECF-004 @must
+  Scenario: Resending honours the per-address send interval
+    A second POST /resend for one address within the send interval MUST be refused with 429
+    `over_email_send_rate_limit`.
+
+    Given a target that confirms email addresses by mail
+    When "Dana" signs up with a new email and a password
+    And "Dana" asks again for the signup confirmation once the send interval has passed
+    Then the response is 200 with an empty object
+    When "Dana" asks again for the signup confirmation right away
+    Then the resend is refused with 429 "over_email_send_rate_limit"
+
+  @ECF-005 @must
+  Scenario: A resend with nothing to confirm answers the same and mails nothing
+    POST /resend with type "signup" MUST answer 200 `{}` and mail nothing both for an address
+    nobody registered and for an address already confirmed, so it reveals no account.
+
+    Given a target that confirms email addresses by mail
+    And a user "Dana" who signed up and confirmed the address from the mail
+    When "Dana" asks again for the signup confirmation once the send interval has passed
+    Then the response is 200 with an empty object
+    And the resend mails nothing to the address of "Dana"
+    When a client asks for the signup confirmation of the unregistered address "Nobody"
+    Then the response is 200 with an empty object
+    And the resend mails nothing to the address of "Nobody"
+
+  @ECF-006 @must
+  Scenario: A resend of an unknown type is refused
+    POST /resend with a type other than signup, email_change, sms or phone_change MUST be refused
+    with 400 `validation_failed`.
+
+    When a client sends "POST /resend" with JSON
+      """
+      {"type": "invitation", "email": "someone@guestpass.test"}
+      """
+    Then the request is refused with 400 "validation_failed"
+
+  @ECF-007 @must
+  Scenario: The email identity is unverified until the address confirms
+    After a signup that still needs confirmation, the email identity's `identity_data.email_verified`
+    MUST be false; once the mailed code confirms the address it MUST be true (GoTrue's verify.go).
+
+    Given a target that confirms email addresses by mail
+    When "Dana" signs up with a new email and a password
+    Then the response is a user without a session
+    And the email identity of the response says email_verified is false
+    When "Dana" verifies the signup code from the mail
+    Then the response is a session
+    And the email identity of "Dana" says email_verified is true
+
+  @ECF-013 @should
+  Scenario: A resent confirmation takes as long for an unknown address as for a pending signup
+    POST /resend with type "signup" SHOULD take as long for an address whose signup awaits
+    confirmation (where it mails a new code) as for an unregistered one (where it mails nothing), both
+    answered 200 `{}` (OWASP Authentication Cheat Sheet, "Authentication and Error Messages"): over 50
+    requests of each kind in random order, the time of one answer SHOULD NOT tell which kind it was
+    for (a rank test's AUC within 0.5 ± 0.25, or p ≥ 0.001).
+
+    Given a target that confirms email addresses by mail
+    And 50 users who signed up and have not confirmed their address
+    When the signup confirmation is resent for each of them and for 50 unregistered addresses, in random order
+    Then the answer times do not tell registered addresses from unregistered ones

@@ -181,3 +181,18 @@ Feature: Merging an anonymous user into an existing account
     And the response JSON field "anonymous_merge.status" is "rejected"
     And "Ann" owns exactly 2 items
     And "Ann"'s access token works
+
+  @MERGE-013 @must
+  Scenario: A sign-in with an ID token merges like every other sign-in
+    POST /token?grant_type=id_token carrying a live anonymous refresh token MUST merge the anonymous
+    user into the signed-in account, as the password grant does.
+
+    Given the target claims the "merge" and "id-token" capabilities
+    And a visitor "Ann" signed in anonymously
+    And "Ann" has contributed 2 items
+    And "Pat" holds an ID token from the OpenID provider
+    When "Pat" signs in with the ID token and its nonce carrying the anonymous refresh token of "Ann"
+    Then the response is a session
+    And the response JSON field "anonymous_merge.status" is "merged"
+    And the merge came from "Ann" and moved 2 items
+    And "Pat" owns exactly 2 items

@@ -30,8 +30,10 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
     with reference_servers(
         workdir,
         command=command,
-        variants=bool({"anonymous", "email-confirmation", "passkeys", "oauth"} & set(defect.capabilities)),
-        oauth="oauth" in defect.capabilities,
+        variants=bool(
+            {"anonymous", "email-confirmation", "passkeys", "oauth", "reauthentication"} & set(defect.capabilities)
+        ),
+        oauth=bool({"oauth", "id-token"} & set(defect.capabilities)),
     ):
         command = [
             sys.executable,

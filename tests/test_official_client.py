@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +18,10 @@ import pytest
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 from support import served
+
+from guestpass.conformance.embedded import OIDC_CALLBACK
+from guestpass.fixtures.mail import MailCapture
+from guestpass.fixtures.oidc import OidcProvider, id_token, node_available
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +174,77 @@ def test_admin_calls_with_a_standard_service_key(target: dict[str, Any]) -> None
     with pytest.raises(AuthApiError) as gone:
         admin.get_user_by_id(created.id)
     assert gone.value.status == 404 and gone.value.code == "user_not_found"
+
+
+# --- resend, reauthenticate and the id_token grant, on a server that mails and has an OpenID provider -----
+
+
+SEND_INTERVAL = 1.2  # the test profile's mail_send_interval, and a little
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCapture]:
+    with MailCapture() as capture:
+        yield capture
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OidcProvider]:
+    if not node_available():
+        pytest.skip("Node.js and npm are needed for the OpenID provider")
+    with OidcProvider([OIDC_CALLBACK], any_loopback_port=True, client_secret=secrets.token_urlsafe(24)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def full_target(
+    tmp_path_factory: pytest.TempPathFactory, mail: MailCapture, provider: OidcProvider
+) -> Iterator[dict[str, Any]]:
+    """A server that mails to `mail`, signs in through `provider` and requires reauthentication."""
+    workdir = tmp_path_factory.mktemp("client-full")
+    settings = {"issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret}
+    env = {
+        "GUESTPASS_OIDC_PROVIDERS": json.dumps({"guestpass": settings}),
+        "GUESTPASS_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION": "true",
+    }
+    args = ("--profile", "test", "--smtp-port", str(mail.port), "--database-url", f"sqlite:///{workdir / 'full.db'}")
+    with served(workdir, *args, env=env) as described:
+        yield described
+
+
+def test_resend_and_reauthenticate_before_a_password_change(full_target: dict[str, Any], mail: MailCapture) -> None:
+    auth, address = client(full_target), email()
+    assert auth.sign_up({"email": address, "password": "correct-horse-1"}).session is not None
+    auth.resend({"type": "signup", "email": address})  # already confirmed: nothing to send, no error
+    with pytest.raises(AuthApiError) as refused:
+        auth.update_user({"password": "correct-horse-2"})
+    assert refused.value.status == 400 and refused.value.code == "reauthentication_needed"
+    time.sleep(SEND_INTERVAL)  # one mail per address per send interval, resends included
+    auth.reauthenticate()
+    messages = mail.wait_for(address, 1)
+    assert len(messages) == 1 and messages[0].code, "no reauthentication code was mailed"
+    updated = auth.update_user({"password": "correct-horse-2", "nonce": messages[0].code})
+    assert updated.user.email == address
+    assert client(full_target).sign_in_with_password({"email": address, "password": "correct-horse-2"}).session
+
+
+def test_sign_in_with_id_token(full_target: dict[str, Any], provider: OidcProvider) -> None:
+    raw_nonce, account = secrets.token_urlsafe(24), email()
+
+    async def get_token() -> str:
+        async with httpx.AsyncClient(timeout=15) as browser:
+            return await id_token(
+                browser,
+                provider.issuer,
+                client_id=provider.client_id,
+                client_secret=provider.client_secret,
+                redirect_uri=full_target["base_url"] + "/callback",
+                account=account,
+                nonce=hashlib.sha256(raw_nonce.encode()).hexdigest(),
+            )
+
+    token = asyncio.run(get_token())
+    auth = client(full_target)
+    signed_in = auth.sign_in_with_id_token({"provider": "guestpass", "token": token, "nonce": raw_nonce})
+    assert signed_in.session is not None and signed_in.user is not None and signed_in.user.email == account
+    assert auth.get_user().user.id == signed_in.user.id

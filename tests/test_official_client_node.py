@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from support import REPO, served
+
+from guestpass.conformance.embedded import OIDC_CALLBACK
+from guestpass.fixtures.mail import MailCapture
+from guestpass.fixtures.oidc import OidcProvider, id_token
 
 CLIENT = REPO / "clients" / "node"
 NODE, NPM = shutil.which("node"), shutil.which("npm")
@@ -35,19 +44,46 @@ def client_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def provider(client_dir: Path) -> Iterator[OidcProvider]:
+    with OidcProvider([OIDC_CALLBACK], any_loopback_port=True, client_secret=secrets.token_urlsafe(24)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory, provider: OidcProvider) -> Iterator[dict[str, Any]]:
+    """A server that mails (to a capture server) and signs in through the suite's OpenID provider."""
     workdir = tmp_path_factory.mktemp("node-client")
-    with served(workdir, "--profile", "test", "--database-url", f"sqlite:///{workdir / 'client.db'}") as described:
-        yield described
+    settings = {"issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret}
+    env = {"GUESTPASS_OIDC_PROVIDERS": json.dumps({"guestpass": settings})}
+    with MailCapture() as mail:
+        args = ("--profile", "test", "--smtp-port", str(mail.port), "--database-url", f"sqlite:///{workdir / 'c.db'}")
+        with served(workdir, *args, env=env) as described:
+            yield described
 
 
-def test_auth_js_signs_in_refreshes_reaches_aal2_and_signs_out(client_dir: Path, target: dict[str, Any]) -> None:
-    completed = subprocess.run(
-        [NODE, "auth_js_check.mjs", "--base-url", target["base_url"], "--anon-key", target["keys"]["anon"]],
-        cwd=client_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def an_id_token(provider: OidcProvider, target: dict[str, Any], raw_nonce: str) -> str:
+    async def get() -> str:
+        async with httpx.AsyncClient(timeout=15) as browser:
+            return await id_token(
+                browser,
+                provider.issuer,
+                client_id=provider.client_id,
+                client_secret=provider.client_secret,
+                redirect_uri=target["base_url"] + "/callback",
+                account=f"auth-js-{secrets.token_hex(4)}@guestpass.test",
+                nonce=hashlib.sha256(raw_nonce.encode()).hexdigest(),
+            )
+
+    return asyncio.run(get())
+
+
+def test_auth_js_signs_in_refreshes_reaches_aal2_and_signs_out(
+    client_dir: Path, target: dict[str, Any], provider: OidcProvider
+) -> None:
+    raw_nonce = secrets.token_urlsafe(24)
+    token = an_id_token(provider, target, raw_nonce)
+    command = [NODE, "auth_js_check.mjs", "--base-url", target["base_url"], "--anon-key", target["keys"]["anon"]]
+    command += ["--provider", "guestpass", "--id-token", token, "--nonce", raw_nonce]
+    completed = subprocess.run(command, cwd=client_dir, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.splitlines()[-1] == "all 6 steps passed"
+    assert completed.stdout.splitlines()[-1] == "all 9 steps passed"

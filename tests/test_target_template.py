@@ -19,8 +19,14 @@ SECTIONS = {
     "mail": ("smtp_capture_port", "generate_link", "token_ttl", "send_interval"),
     "mfa": ("challenge_ttl", "verify_attempts"),
     "passkeys": ("origin", "rp_id", "challenge_ttl", "max_per_user"),
-    "oauth": ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token"),
-    "variants": ("anonymous_disabled", "email_confirmation", "passkey_upgrade_disabled", "manual_linking_disabled"),
+    "oauth": ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token", "client_id", "client_secret"),
+    "variants": (
+        "anonymous_disabled",
+        "email_confirmation",
+        "passkey_upgrade_disabled",
+        "manual_linking_disabled",
+        "password_reauthentication",
+    ),
 }
 TOP_LEVEL_KEYS = ("name", "base_url", "data_base_url", "capabilities", "instances")
 COMMENTED_OUT = re.compile(r"^(\s*)# (?=\"[a-z-]+\",|[a-z_]+ = )", re.MULTILINE)

@@ -1,7 +1,9 @@
 // Drives a guestpass server with the official JavaScript auth client, @supabase/auth-js, unmodified:
-// anonymous sign-in, sign-up, password sign-in, refresh, TOTP MFA up to aal2, sign-out.
+// anonymous sign-in, sign-up, password sign-in, reauthentication, resend, refresh, TOTP MFA up to aal2,
+// sign-out, and (given an ID token of a configured provider) native sign-in with that ID token.
 //
-//   node auth_js_check.mjs --base-url http://127.0.0.1:9999/auth/v1 --anon-key eyJ...
+//   node auth_js_check.mjs --base-url http://127.0.0.1:9999/auth/v1 --anon-key eyJ... \
+//     [--provider guestpass --id-token eyJ... --nonce RAW]
 //
 // Prints one line per step and exits non-zero on the first failure.
 
@@ -16,13 +18,23 @@ const PASSWORD = 'correct-horse-1'
 
 function options() {
   const { values } = parseArgs({
-    options: { 'base-url': { type: 'string' }, 'anon-key': { type: 'string' } },
+    options: {
+      'base-url': { type: 'string' },
+      'anon-key': { type: 'string' },
+      provider: { type: 'string' },
+      'id-token': { type: 'string' },
+      nonce: { type: 'string' },
+    },
   })
   if (!values['base-url'] || !values['anon-key']) {
-    console.error('usage: node auth_js_check.mjs --base-url URL --anon-key KEY')
+    console.error('usage: node auth_js_check.mjs --base-url URL --anon-key KEY [--provider P --id-token T --nonce N]')
     process.exit(2)
   }
-  return { baseUrl: values['base-url'], anonKey: values['anon-key'] }
+  return {
+    baseUrl: values['base-url'],
+    anonKey: values['anon-key'],
+    idToken: values['id-token'] && { provider: values.provider, token: values['id-token'], nonce: values.nonce },
+  }
 }
 
 function client({ baseUrl, anonKey }) {
@@ -64,6 +76,25 @@ async function passwordSignIn(auth, email) {
   assert.equal(session.token_type, 'bearer')
   assert.deepEqual(user.identities.map(({ provider }) => provider), ['email'])
   return `session for ${user.id}`
+}
+
+async function reauthenticate(auth) {
+  unwrap(await auth.reauthenticate())
+  return 'a reauthentication code was mailed'
+}
+
+async function resend(auth) {
+  // an address nobody registered: answered like any other, with nothing sent
+  const email = `auth-js-nobody-${randomUUID().slice(0, 8)}@guestpass.test`
+  unwrap(await auth.resend({ type: 'signup', email }))
+  return 'resend answered'
+}
+
+async function idTokenSignIn(auth, credentials) {
+  const { user, session } = unwrap(await auth.signInWithIdToken(credentials))
+  assert.ok(session?.access_token && session.refresh_token)
+  assert.ok(user.identities.some(({ provider }) => provider === credentials.provider))
+  return `user ${user.id} (${user.email}) signed in with an ID token`
 }
 
 async function refresh(auth) {
@@ -116,16 +147,20 @@ async function signOut(auth) {
 }
 
 async function main() {
-  const auth = client(options())
+  const settings = options()
+  const auth = client(settings)
   const email = `auth-js-${randomUUID().slice(0, 8)}@guestpass.test`
   const steps = [
     ['anonymous sign-in', () => anonymousSignIn(auth)],
     ['sign-up', () => signUp(auth, email)],
     ['password sign-in', () => passwordSignIn(auth, email)],
+    ['reauthenticate', () => reauthenticate(auth)],
+    ['resend', () => resend(auth)],
     ['refresh', () => refresh(auth)],
     ['mfa totp', () => mfa(auth)],
     ['sign-out', () => signOut(auth)],
   ]
+  if (settings.idToken) steps.push(['id token sign-in', () => idTokenSignIn(client(settings), settings.idToken)])
   for (const [name, step] of steps) {
     try {
       console.log(`ok ${name}: ${await step()}`)

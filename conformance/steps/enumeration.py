@@ -13,7 +13,7 @@ import pytest
 from pytest_bdd import given, then, when
 
 from guestpass.conformance.mailbox import MAIL_WAIT_SECONDS
-from guestpass.conformance.steps.common import json_body, safe_error_code
+from guestpass.conformance.steps.common import json_body, safe_error_code, unexpected_status
 from guestpass.conformance.steps.core import new_password, password_grant, register
 from guestpass.conformance.steps.mail import signed_up_and_confirmed
 from guestpass.conformance.steps.phrases import phrase
@@ -36,6 +36,17 @@ def registered_users(world: World, count: int) -> None:
         else:
             register(world, world.actor(name))
         addresses.append(world.actor(name).email)
+    world.remembered["registered addresses"] = addresses
+
+
+@given(phrase("{count:d} users who signed up and have not confirmed their address"), converters={"count": int})
+def unconfirmed_users(world: World, count: int) -> None:
+    addresses = []
+    for number in range(count):
+        address = unique_email(f"unconfirmed{number}")
+        response = world.client.request("POST", "/signup", json={"email": address, "password": new_password()})
+        assert response.status_code == 200, f"setup: POST /signup: {unexpected_status(200, response)}"
+        addresses.append(address)
     world.remembered["registered addresses"] = addresses
 
 
@@ -74,6 +85,17 @@ def timed_recovery(world: World, count: int) -> None:
 )
 def timed_sign_in_codes(world: World, count: int) -> None:
     timed(world, count, lambda address: world.client.request("POST", "/otp", json={"email": address}))
+
+
+@when(
+    phrase(
+        "the signup confirmation is resent for each of them and for {count:d} unregistered addresses, in random order"
+    ),
+    converters={"count": int},
+)
+def timed_resends(world: World, count: int) -> None:
+    body = {"type": "signup"}
+    timed(world, count, lambda address: world.client.request("POST", "/resend", json={**body, "email": address}))
 
 
 @when(

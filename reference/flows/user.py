@@ -13,6 +13,7 @@ from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.passwords import check_password
+from guestpass.reference.reauthentication import count_wrong_nonce, nonce_required, redeem_nonce
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
@@ -46,12 +47,20 @@ async def update_current_user(request: Request) -> JSONResponse:
     raw_email = field(body, "email", str)
     email = normalized_email(raw_email) if raw_email else None
     password, redirect_to = field(body, "password", str), redirect_of(request, body)
+    nonce = field(body, "nonce", str)
     if password is not None:
         check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password) if password is not None else None
+    if password is not None and nonce:
+        async with rt.db.transaction() as conn:
+            caller = await authenticate(request, conn)
+            if nonce_required(rt, caller):
+                await count_wrong_nonce(conn, caller, nonce)
     async with rt.db.transaction() as conn:
         caller = await authenticate(request, conn)
         await refuse_credential_change_at_aal1(conn, caller, email, password)
+        if password is not None and nonce_required(rt, caller):
+            await redeem_nonce(conn, rt, caller, nonce)
         user = caller.user
         if email and caller.is_anonymous and rt.config.mailer_autoconfirm:
             user = await set_email(conn, user, email)

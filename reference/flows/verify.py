@@ -16,7 +16,6 @@ from starlette.routing import Route
 
 from guestpass.reference import onetime, ratelimit
 from guestpass.reference.body import field, json_object, normalized_email
-from guestpass.reference.clock import utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.email_change import confirm_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -25,7 +24,7 @@ from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in
-from guestpass.reference.users import get_user, update_user
+from guestpass.reference.users import confirm_email, get_user, update_user
 
 # verify type -> the kinds of code it accepts
 VERIFY_TYPES: dict[str, tuple[str, ...]] = {
@@ -104,7 +103,7 @@ async def redeem(
     if code["token_type"].startswith("email_change"):
         return await confirm_email_change(conn, user)
     if user["email_confirmed_at"] is None:
-        user = await update_user(conn, user["id"], email_confirmed_at=utcnow())
+        user = await confirm_email(conn, user["id"])
     if code["token_type"] == "recovery" and encrypted_password is not None:
         user = await update_user(conn, user["id"], encrypted_password=encrypted_password)
         await end_sessions_of_user(conn, user["id"])

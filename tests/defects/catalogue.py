@@ -132,7 +132,7 @@ def settings_empty(mp: pytest.MonkeyPatch) -> AppWrapper:
 
 @defect("core", source="sign-up that forgets to create the email identity (GoTrue identities regression)")
 def signup_without_identity(mp: pytest.MonkeyPatch) -> None:
-    async def no_identity(conn: Any, user_id: Any, email: str) -> None:
+    async def no_identity(conn: Any, user_id: Any, email: str, **options: Any) -> None:
         return None
 
     mp.setattr(users, "add_email_identity", no_identity)
@@ -963,6 +963,7 @@ def sessions_no_current(mp: pytest.MonkeyPatch) -> AppWrapper:
 # The defects of the mail flows and of MFA live in their own modules; importing them registers them.
 import address_abuse_defects  # noqa: E402, F401
 import admin_api_defects  # noqa: E402, F401
+import client_parity_defects  # noqa: E402, F401
 import enumeration_defects  # noqa: E402, F401
 import handoff_abuse_defects  # noqa: E402, F401
 import input_abuse_defects  # noqa: E402, F401

@@ -13,7 +13,7 @@ from guestpass.reference import courier, onetime, passwords
 from guestpass.reference import runtime as runtime_module
 from guestpass.reference.config import PasswordCost
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.flows import otp, recover, signup
+from guestpass.reference.flows import otp, recover, resend, signup
 from guestpass.reference.mailer import MailNotDelivered
 from guestpass.reference.users import find_by_email
 
@@ -98,3 +98,13 @@ def signup_stand_in_without_identities(mp: pytest.MonkeyPatch) -> None:
 @defect("email-confirmation", source="GoTrue internal/api/signup.go: the confirmation is mailed inside the request")
 def signup_confirmation_mailed_inside_the_request(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(signup, "send_code", mail_inline)
+
+
+@defect("email-confirmation", source="GoTrue internal/api/resend.go: the confirmation is mailed inside the request")
+def resend_mailed_inside_the_request(mp: pytest.MonkeyPatch) -> None:
+    async def send(conn: Any, rt: Any, token_type: str, address: str, redirect_to: str, **_: Any) -> None:
+        user = await find_by_email(conn, address)
+        if user is not None and user["email_confirmed_at"] is None:
+            await mail_inline(conn, rt, user["id"], token_type, address, redirect_to)
+
+    mp.setattr(resend, "send_code_to_account_of", send)
