@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,22 +18,26 @@ import pytest
 from support import outcomes, run_check, served
 
 from guestpass.conformance.parallel import run_together
+from guestpass.fixtures.mail import MailCapture
 
 RACERS = 20
 
 
 @pytest.fixture
-def two_servers(tmp_path: Path, postgres_database_url: str) -> Iterator[list[str]]:
+def mail() -> Iterator[MailCapture]:
+    with MailCapture() as capture:
+        yield capture
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path, postgres_database_url: str, mail: MailCapture) -> Iterator[list[str]]:
     with ExitStack() as stack:
         urls = []
         for name in ("first", "second"):  # one after the other: the first applies the migrations
             workdir = tmp_path / name
             workdir.mkdir()
-            urls.append(
-                stack.enter_context(served(workdir, "--profile", "test", "--database-url", postgres_database_url))[
-                    "base_url"
-                ]
-            )
+            args = ("--profile", "test", "--database-url", postgres_database_url, "--smtp-port", str(mail.port))
+            urls.append(stack.enter_context(served(workdir, *args))["base_url"])
         yield urls
 
 
@@ -119,6 +124,23 @@ def test_a_merge_happens_once_across_processes(two_servers: list[str]) -> None:
     assert [a.json()["anonymous_merge"].get("moved") for a in answers if "moved" in a.json()["anonymous_merge"]] == [
         {"items": 3}
     ]
+
+
+def test_each_mail_leaves_the_outbox_once_across_processes(two_servers: list[str], mail: MailCapture) -> None:
+    """Both processes run a courier over the one outbox: each recovery mail reaches its address once."""
+    accounts = [signed_up(url) for url, _ in zip(itertools.cycle(two_servers), range(RACERS), strict=False)]
+    addresses = [account["user"]["email"] for account in accounts]
+    answers = run_together(
+        [
+            lambda address=address, url=url: client().post(f"{url}/recover", json={"email": address})
+            for address, url in zip(addresses, itertools.cycle(two_servers), strict=False)
+        ]
+    )
+    assert [answer.status_code for answer in answers] == [200] * RACERS
+    for address in addresses:
+        assert len(mail.wait_for(address, 1)) == 1, f"no recovery mail reached {address}"
+    time.sleep(1.0)  # a second delivery would have come by now: the couriers poll every 0.2 s
+    assert {address: len(mail.messages_to(address)) for address in addresses} == dict.fromkeys(addresses, 1)
 
 
 SPREAD_CAPABILITIES = ("core", "anonymous", "rate-limits", "admin", "merge", "owned-data", "self-delete")
