@@ -22,6 +22,7 @@ CAPABILITIES: dict[str, str] = {
     "oauth": "OIDC sign-in and identity linking",
     "id-token": "native sign-in with a provider's ID token (POST /token?grant_type=id_token)",
     "reauthentication": "a mailed nonce (GET /reauthenticate) for password changes",
+    "mail-pkce": "mailed links asked for with PKCE redirect with a code exchanged at POST /token?grant_type=pkce",
 }
 
 LEVELS = ("must", "should")

@@ -41,6 +41,7 @@ class Mail:
     token_ttl: float | None = None
     send_interval: float | None = None
     verify_attempts: int = 30  # wrong /verify codes (or wrong passwords) one client gets before 429
+    flow_ttl: float | None = None  # seconds a PKCE flow of a mailed link lives (its auth code included)
 
     @property
     def readable(self) -> bool:
@@ -126,6 +127,7 @@ class Target:
                 token_ttl=mail.get("token_ttl"),
                 send_interval=mail.get("send_interval"),
                 verify_attempts=mail.get("verify_attempts", 30),
+                flow_ttl=mail.get("flow_ttl"),
             ),
             mfa_challenge_ttl=data.get("mfa", {}).get("challenge_ttl"),
             mfa_verify_attempts=data.get("mfa", {}).get("verify_attempts", 20),

@@ -95,7 +95,7 @@ refresh_token_reuse_interval = 10
 
 [mail]
 # How the suite reads what the server mails (recovery, recovery-password-in-verify, otp,
-# email-change, email-confirmation).
+# email-change, email-confirmation, mail-pkce: the last only from the capture SMTP server).
 # Missing both ways: the scenarios that need mail are not applicable.
 # A port on 127.0.0.1 where the suite runs a capture SMTP server: point the server's SMTP at it.
 # smtp_capture_port = 2525
@@ -109,6 +109,10 @@ refresh_token_reuse_interval = 10
 # Wrong codes on /verify (and, counted apart, wrong passwords on the password grant) one client gets
 # before it is answered 429 (GoTrue: the burst of its verify and token limiters, 30). Missing: 30.
 # verify_attempts = 30
+# Seconds a PKCE flow of a mailed link lives, the auth code its opened link gives included (GoTrue:
+# GOTRUE_EXTERNAL_FLOW_STATE_EXPIRY_DURATION, as [oauth] flow_ttl). Missing, or above 30: the
+# flow-expiry scenario of mail-pkce is not applicable.
+# flow_ttl = 300
 
 [mfa]
 # Seconds an MFA challenge lives. Missing, or longer than the suite waits: the challenge-expiry

@@ -33,6 +33,7 @@ capabilities = [
     "oauth",               # GOTRUE_EXTERNAL_KEYCLOAK_* pointed at `guestpass oidc-provider --routes keycloak`
     "id-token",            # GOTRUE_EXTERNAL_KEYCLOAK_* too: the id_token grant reads the slot's discovery document
     "reauthentication",    # GOTRUE_SMTP_* (mails the nonce); GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION
+    "mail-pkce",           # GOTRUE_SMTP_* pointed at the capture port: links asked for with a code_challenge
     # Not in GoTrue: merge, owned-data, self-delete, cli-handoff, sessions, passkey-upgrade,
     # recovery-password-in-verify.
 ]
@@ -65,6 +66,8 @@ token_ttl = 30
 send_interval = 60
 # The burst of GOTRUE_RATE_LIMIT_VERIFY (default 30 per 5 minutes per client): leave it at its default.
 verify_attempts = 30
+# GOTRUE_EXTERNAL_FLOW_STATE_EXPIRY_DURATION (one lifetime for every flow state): never below 300.
+flow_ttl = 300
 
 [mfa]
 # GOTRUE_MFA_CHALLENGE_EXPIRY_DURATION: never below 300, so the challenge-expiry scenarios are not applicable.

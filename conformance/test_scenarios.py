@@ -14,6 +14,7 @@ from guestpass.conformance.steps.enumeration import *  # noqa: F403
 from guestpass.conformance.steps.hostile_input import *  # noqa: F403
 from guestpass.conformance.steps.id_token import *  # noqa: F403
 from guestpass.conformance.steps.mail import *  # noqa: F403
+from guestpass.conformance.steps.mail_pkce import *  # noqa: F403
 from guestpass.conformance.steps.mail_reuse import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403
 from guestpass.conformance.steps.mfa import *  # noqa: F403

@@ -22,7 +22,9 @@ from guestpass.conformance.transcript import Transcript
 from guestpass.fixtures.mail import MailCapture, MailSpool
 
 DEFAULT_DEVICE = "default"
-MAIL_CAPABILITIES = frozenset({"recovery", "recovery-password-in-verify", "otp", "email-change", "email-confirmation"})
+MAIL_CAPABILITIES = frozenset(
+    {"recovery", "recovery-password-in-verify", "otp", "email-change", "email-confirmation", "mail-pkce"}
+)
 
 
 def unique_email(name: str) -> str:

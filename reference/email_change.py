@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference import onetime
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.mail_pkce import open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code
 from guestpass.reference.runtime import Runtime
 from guestpass.reference.users import find_by_email, set_email, update_user
@@ -17,7 +18,12 @@ CURRENT, NEW = "email_change_current", "email_change_new"
 
 
 async def request_email_change(
-    conn: AsyncConnection, runtime: Runtime, user: RowMapping, new_email: str, redirect_to: str
+    conn: AsyncConnection,
+    runtime: Runtime,
+    user: RowMapping,
+    new_email: str,
+    redirect_to: str,
+    challenge: str | None = None,
 ) -> RowMapping:
     if new_email == user["email"]:  # another spelling of the current address
         return user
@@ -25,9 +31,10 @@ async def request_email_change(
         raise ApiError(ErrorCode.email_exists)
     await claim_send_slot(conn, runtime, new_email)
     user = await update_user(conn, user["id"], email_change=new_email)
-    await send_code(conn, runtime, user["id"], NEW, new_email, redirect_to)
+    flow = await open_mail_flow(conn, runtime.config, NEW, challenge, redirect_to, user["id"])
+    await send_code(conn, runtime, user["id"], NEW, new_email, redirect_to, flow_state_id=flow)
     if user["email"] and runtime.config.secure_email_change:
-        await send_code(conn, runtime, user["id"], CURRENT, user["email"], redirect_to)
+        await send_code(conn, runtime, user["id"], CURRENT, user["email"], redirect_to, flow_state_id=flow)
     return user
 
 

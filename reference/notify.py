@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import RowMapping, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guestpass.reference import onetime
+from guestpass.reference import mail_pkce, onetime
 from guestpass.reference.clock import utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -45,10 +45,26 @@ async def claim_send_slot(conn: AsyncConnection, runtime: Runtime, address: str)
 
 
 async def send_code(
-    conn: AsyncConnection, runtime: Runtime, user_id: uuid.UUID, token_type: str, address: str, redirect_to: str
+    conn: AsyncConnection,
+    runtime: Runtime,
+    user_id: uuid.UUID,
+    token_type: str,
+    address: str,
+    redirect_to: str,
+    *,
+    flow_state_id: uuid.UUID | None = None,
 ) -> None:
-    """Mails `user_id` a new code of `token_type` at `address` once this transaction commits."""
-    await _enqueue(conn, runtime, kind=token_type, address=address, user_id=user_id, redirect_to=redirect_to)
+    """Mails `user_id` a new code of `token_type` at `address` once this transaction commits; its link
+    belongs to the PKCE flow `flow_state_id` when one is given (see mail_pkce)."""
+    await _enqueue(
+        conn,
+        runtime,
+        kind=token_type,
+        address=address,
+        user_id=user_id,
+        redirect_to=redirect_to,
+        flow_state_id=flow_state_id,
+    )
 
 
 async def send_code_to_account_of(
@@ -59,12 +75,19 @@ async def send_code_to_account_of(
     redirect_to: str,
     *,
     new_user_metadata: dict[str, Any] | None = None,
+    flow_state_id: uuid.UUID | None = None,
 ) -> None:
     """Mails a code to the account that has `address` when the courier gets to it, and mails nothing
     when there is none, unless `new_user_metadata` says to create one. The request itself never looks
     the account up, so its answer takes the same time either way."""
     await _enqueue(
-        conn, runtime, kind=token_type, address=address, redirect_to=redirect_to, new_user_metadata=new_user_metadata
+        conn,
+        runtime,
+        kind=token_type,
+        address=address,
+        redirect_to=redirect_to,
+        new_user_metadata=new_user_metadata,
+        flow_state_id=flow_state_id,
     )
 
 
@@ -97,7 +120,8 @@ async def compose(conn: AsyncConnection, row: RowMapping, *, config: Config, mai
         return None  # a newer code (a later request, or generate_link) supersedes this mail
     issued = await onetime.issue(conn, user["id"], token_type, row["address"], config.mail_token_ttl)
     await conn.execute(update(mail_outbox).where(mail_outbox.c.id == row["id"]).values(code_issued_at=issued.issued_at))
-    link = mailer.verify_link(token_type, issued.token_hash, row["redirect_to"])
+    pkce = row["flow_state_id"] is not None and await mail_pkce.bind(conn, row["flow_state_id"], user["id"], token_type)
+    link = mailer.verify_link(token_type, mail_pkce.link_token(issued.token_hash, pkce), row["redirect_to"])
     return mailer.compose(row["address"], token_type, issued.code, link)
 
 

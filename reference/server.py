@@ -45,6 +45,7 @@ CAPABILITIES = (
     "oauth",
     "id-token",
     "reauthentication",
+    "mail-pkce",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
@@ -173,6 +174,7 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
             "token_ttl": config.mail_token_ttl,
             "send_interval": config.mail_send_interval,
             "verify_attempts": config.verify_attempts_per_window,
+            "flow_ttl": config.oauth_flow_ttl,
         },
         "mfa": {"challenge_ttl": config.mfa_challenge_ttl, "verify_attempts": config.mfa_verify_attempts_per_window},
         "passkeys": {

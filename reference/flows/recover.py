@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference.body import json_object, required_email
+from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
 from guestpass.reference.redirects import redirect_of
 from guestpass.reference.runtime import runtime
@@ -20,9 +21,11 @@ async def recover(request: Request) -> JSONResponse:
     body = await json_object(request)
     email = required_email(body, "Password recovery")
     redirect_to = redirect_of(request, body)
+    challenge = challenge_of(body)
     async with rt.db.transaction() as conn:
         await claim_send_slot(conn, rt, email)
-        await send_code_to_account_of(conn, rt, "recovery", email, redirect_to)
+        flow = await open_mail_flow(conn, rt.config, "recovery", challenge, redirect_to)
+        await send_code_to_account_of(conn, rt, "recovery", email, redirect_to, flow_state_id=flow)
     return JSONResponse({})
 
 

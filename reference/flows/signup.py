@@ -19,6 +19,7 @@ from starlette.routing import Route
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.anonymous import sign_in_anonymously
+from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code, send_notice
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
@@ -34,6 +35,7 @@ async def signup(request: Request) -> JSONResponse:
     password = field(body, "password", str)
     user_metadata = field(body, "data", dict) or {}
     merge_token(body)
+    challenge = challenge_of(body)
     redirect_to = redirect_of(request, body)
     if not email and not phone:
         return await sign_in_anonymously(request, user_metadata)
@@ -48,7 +50,7 @@ async def signup(request: Request) -> JSONResponse:
     check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password)
     if not rt.config.mailer_autoconfirm:
-        return JSONResponse(await signup_to_confirm(rt, email, encrypted, user_metadata, redirect_to))
+        return JSONResponse(await signup_to_confirm(rt, email, encrypted, user_metadata, redirect_to, challenge))
     async with rt.db.transaction() as conn:
         user = await create_user(
             conn, email=email, encrypted_password=encrypted, user_metadata=user_metadata, confirmed=True
@@ -57,7 +59,12 @@ async def signup(request: Request) -> JSONResponse:
 
 
 async def signup_to_confirm(
-    rt: Runtime, email: str, encrypted: str, user_metadata: dict[str, Any], redirect_to: str
+    rt: Runtime,
+    email: str,
+    encrypted: str,
+    user_metadata: dict[str, Any],
+    redirect_to: str,
+    challenge: str | None = None,
 ) -> dict[str, Any]:
     """The user to confirm by mail. For the address of a confirmed account, a stand-in made the same way
     (a user created for a decoy address, then rolled back), so that it takes the same statements and
@@ -66,12 +73,14 @@ async def signup_to_confirm(
         registered = await find_by_email(conn, email)
         if registered is not None and registered["email_confirmed_at"] is None:
             await claim_send_slot(conn, rt, email)
-            await send_code(conn, rt, registered["id"], "confirmation", email, redirect_to)
+            flow = await open_mail_flow(conn, rt.config, "confirmation", challenge, redirect_to, registered["id"])
+            await send_code(conn, rt, registered["id"], "confirmation", email, redirect_to, flow_state_id=flow)
             return await user_json(conn, registered)
         address = email if registered is None else f"{uuid.uuid4().hex}@stand-in.invalid"
         user, answer = await tentative_user(conn, address, encrypted, user_metadata, keep=registered is None)
         if registered is None:
-            await send_code(conn, rt, user["id"], "confirmation", email, redirect_to)
+            flow = await open_mail_flow(conn, rt.config, "confirmation", challenge, redirect_to, user["id"])
+            await send_code(conn, rt, user["id"], "confirmation", email, redirect_to, flow_state_id=flow)
             return answer
         await send_notice(conn, rt, registered["id"], "existing_account", email)
         return json.loads(json.dumps(answer).replace(address, email))

@@ -64,8 +64,9 @@ async def refresh_token_grant(request: Request) -> JSONResponse:
 
 
 async def pkce_grant(request: Request) -> JSONResponse:
-    """The auth code of an OAuth callback, for the verifier of the challenge the flow began with (one
-    try: a wrong verifier uses the code up). The session goes through the merge step."""
+    """The auth code of an OAuth callback or of an opened mail link (mail_pkce), for the verifier of the
+    challenge the flow began with (one try: a wrong verifier uses the code up). The session goes through
+    the merge step."""
     rt = runtime(request)
     body = await json_object(request)
     auth_code, verifier = field(body, "auth_code", str), field(body, "code_verifier", str)
@@ -78,7 +79,7 @@ async def pkce_grant(request: Request) -> JSONResponse:
         raise ApiError(ErrorCode.flow_state_expired)
     if not hmac.compare_digest(s256(verifier), flow["code_challenge"]):
         raise ApiError(ErrorCode.bad_code_verifier)
-    return await complete_sign_in(request, body, flow["user_id"], oauth.AMR_METHOD)
+    return await complete_sign_in(request, body, flow["user_id"], flow["authentication_method"] or oauth.AMR_METHOD)
 
 
 def id_token_provider(request: Request, name: str | None) -> OidcProvider:

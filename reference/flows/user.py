@@ -12,6 +12,7 @@ from guestpass.reference.auth import Caller, authenticate
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.mail_pkce import challenge_of
 from guestpass.reference.passwords import check_password
 from guestpass.reference.reauthentication import count_wrong_nonce, nonce_required, redeem_nonce
 from guestpass.reference.redirects import redirect_of
@@ -48,6 +49,7 @@ async def update_current_user(request: Request) -> JSONResponse:
     email = normalized_email(raw_email) if raw_email else None
     password, redirect_to = field(body, "password", str), redirect_of(request, body)
     nonce = field(body, "nonce", str)
+    challenge = challenge_of(body)
     if password is not None:
         check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password) if password is not None else None
@@ -65,7 +67,7 @@ async def update_current_user(request: Request) -> JSONResponse:
         if email and caller.is_anonymous and rt.config.mailer_autoconfirm:
             user = await set_email(conn, user, email)
         elif email and email != user["email"]:
-            user = await request_email_change(conn, rt, user, email, redirect_to)
+            user = await request_email_change(conn, rt, user, email, redirect_to, challenge)
         if password is not None:
             if not user["email"]:
                 raise ApiError(

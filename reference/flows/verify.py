@@ -19,6 +19,8 @@ from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.config import Config
 from guestpass.reference.email_change import confirm_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.mail_pkce import issue_code, split_token
+from guestpass.reference.oauth import site_redirect
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import runtime
@@ -47,7 +49,7 @@ def verify_type(value: str | None) -> str:
 def token_hash_of(body: dict[str, Any]) -> str:
     token_hash, token, email = field(body, "token_hash", str), field(body, "token", str), field(body, "email", str)
     if token_hash:
-        return token_hash.strip()
+        return split_token(token_hash.strip())[0]
     if not token or not email:
         raise ApiError(ErrorCode.validation_failed, "Verify requires a token_hash, or a token and an email")
     return onetime.link_hash(normalized_email(email), token.strip())
@@ -132,13 +134,18 @@ async def verify_get(request: Request) -> Response:
     rt = runtime(request)
     params = request.query_params
     redirect_to = allowed_redirect(rt.config, params.get("redirect_to"))
+    token_hash, pkce = split_token(params.get("token") or "")
     try:
         kind = verify_type(params.get("type"))
-        if not params.get("token"):
+        if not token_hash:
             raise ApiError(ErrorCode.validation_failed, "The link carries no token")
-        user = await attempt(request, VERIFY_TYPES[kind], params["token"], None, None)
+        user = await attempt(request, VERIFY_TYPES[kind], token_hash, None, None)
         if user is None:
             fragment = {"message": HALF_CONFIRMED}
+        elif pkce:
+            async with rt.db.transaction() as conn:
+                code = await issue_code(conn, rt.config, user["id"], kind)
+            return RedirectResponse(site_redirect(redirect_to, {"code": code}, in_fragment=False), status_code=303)
         else:
             session = await signed_in(request, {}, user["id"], "otp")
             fragment = {key: str(session[key]) for key in ("access_token", "expires_at", "expires_in", "refresh_token")}
@@ -147,6 +154,8 @@ async def verify_get(request: Request) -> Response:
         if error.code is ErrorCode.over_request_rate_limit:  # as GoTrue's limiter answers it: no redirect
             raise
         fragment = {"error": "access_denied", "error_code": error.code.value, "error_description": error.message}
+    if pkce:  # as GoTrue's: what the fragment says goes in the query too, where a server-side page reads it
+        redirect_to = site_redirect(redirect_to, fragment, in_fragment=False)
     return RedirectResponse(f"{redirect_to}#{urlencode(fragment)}", status_code=303)
 
 

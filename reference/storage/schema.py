@@ -226,6 +226,7 @@ mail_outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
     Column("code_issued_at", Timestamp, nullable=True),
+    Column("flow_state_id", Uuid, nullable=True),  # a PKCE flow the mail's link belongs to
     Index(None, "next_attempt_at"),
 )
 
@@ -246,7 +247,8 @@ rate_limits = Table(
 
 # An OAuth sign-in or identity link in progress: created by /authorize, its state used once by the
 # callback; with PKCE it then holds the auth code until POST /token?grant_type=pkce takes it. Only
-# hashes of the state and of the auth code are stored.
+# hashes of the state and of the auth code are stored. A mailed link asked for with PKCE has one too
+# (`authentication_method` set, see mail_pkce.py): its link, once opened, gives the auth code.
 flow_states = Table(
     "flow_states",
     metadata,
@@ -263,4 +265,5 @@ flow_states = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False, index=True),
+    Column("authentication_method", String(32), nullable=True),
 )

@@ -968,6 +968,7 @@ import enumeration_defects  # noqa: E402, F401
 import handoff_abuse_defects  # noqa: E402, F401
 import input_abuse_defects  # noqa: E402, F401
 import mail_defects  # noqa: E402, F401
+import mail_pkce_defects  # noqa: E402, F401
 import mfa_abuse_defects  # noqa: E402, F401
 import mfa_defects  # noqa: E402, F401
 import oauth_defects  # noqa: E402, F401
