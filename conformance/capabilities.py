@@ -22,6 +22,7 @@ CAPABILITIES: dict[str, str] = {
     "oauth": "OIDC sign-in and identity linking",
     "id-token": "native sign-in with a provider's ID token (POST /token?grant_type=id_token)",
     "reauthentication": "a mailed nonce (GET /reauthenticate) for password changes",
+    "security-notifications": "mail telling the user of a new password, email, linked identity or MFA factor",
 }
 
 LEVELS = ("must", "should")

@@ -33,6 +33,8 @@ capabilities = [
     "oauth",               # GOTRUE_EXTERNAL_KEYCLOAK_* pointed at `guestpass oidc-provider --routes keycloak`
     "id-token",            # GOTRUE_EXTERNAL_KEYCLOAK_* too: the id_token grant reads the slot's discovery document
     "reauthentication",    # GOTRUE_SMTP_* (mails the nonce); GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION
+    # "security-notifications",  # GOTRUE_MAILER_NOTIFICATIONS_<NAME>_ENABLED=true for PASSWORD_CHANGED,
+    #   EMAIL_CHANGED, IDENTITY_LINKED, IDENTITY_UNLINKED, MFA_FACTOR_ENROLLED, MFA_FACTOR_UNENROLLED (all off)
     # Not in GoTrue: merge, owned-data, self-delete, cli-handoff, sessions, passkey-upgrade,
     # recovery-password-in-verify.
 ]
