@@ -31,9 +31,10 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
         workdir,
         command=command,
         variants=bool(
-            {"anonymous", "email-confirmation", "passkeys", "oauth", "reauthentication"} & set(defect.capabilities)
+            {"anonymous", "email-confirmation", "passkeys", "oauth", "reauthentication", "security-notifications"}
+            & set(defect.capabilities)
         ),
-        oauth=bool({"oauth", "id-token"} & set(defect.capabilities)),
+        oauth=bool({"oauth", "id-token", "security-notifications"} & set(defect.capabilities)),
     ):
         command = [
             sys.executable,

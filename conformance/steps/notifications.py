@@ -4,6 +4,7 @@ address, an identity or an MFA factor of an account changes, read from the captu
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 from pytest_bdd import given, then, when
@@ -12,6 +13,7 @@ from guestpass.conformance.mailbox import MAIL_WAIT_SECONDS
 from guestpass.conformance.steps.core import new_password
 from guestpass.conformance.steps.oauth import links, provider_login, site_values
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.steps.reauthentication import change_password
 from guestpass.conformance.world import World
 from guestpass.fixtures.mail import LINK, CapturedMail
 
@@ -70,6 +72,11 @@ def has_linked(world: World, name: str) -> None:
 @given(phrase('"{name}" has been told by mail that a "{factor_type}" factor was added'))
 def told_factor_added(world: World, name: str, factor_type: str) -> None:
     assert_notice(world, world.actor(name).email or "", factor_type, f"naming {factor_type}")
+
+
+@when(phrase('"{name}" changes their password with a made-up nonce before asking for one'))
+def changes_password_made_up_nonce(world: World, name: str) -> None:
+    change_password(world, name, f"{secrets.randbelow(10**6):06d}")
 
 
 @when(phrase('"{name}" changes their password to a one-character password'))
