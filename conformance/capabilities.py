@@ -23,6 +23,7 @@ CAPABILITIES: dict[str, str] = {
     "id-token": "native sign-in with a provider's ID token (POST /token?grant_type=id_token)",
     "reauthentication": "a mailed nonce (GET /reauthenticate) for password changes",
     "mail-pkce": "mailed links asked for with PKCE redirect with a code exchanged at POST /token?grant_type=pkce",
+    "security-notifications": "mail telling the user of a new password, email, linked identity or MFA factor",
 }
 
 LEVELS = ("must", "should")

@@ -22,6 +22,7 @@ LINK_TYPES = {
     "signup": "signup",
     "email change (current)": "email_change_current",
     "email change (new)": "email_change_new",
+    "invitation": "invite",
 }
 
 

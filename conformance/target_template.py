@@ -28,6 +28,7 @@ UNLIKELY_CAPABILITIES = frozenset(
         "sessions",
         "oauth",
         "id-token",
+        "security-notifications",
     }
 )
 

@@ -34,6 +34,8 @@ capabilities = [
     "id-token",            # GOTRUE_EXTERNAL_KEYCLOAK_* too: the id_token grant reads the slot's discovery document
     "reauthentication",    # GOTRUE_SMTP_* (mails the nonce); GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION
     "mail-pkce",           # GOTRUE_SMTP_* pointed at the capture port: links asked for with a code_challenge
+    # "security-notifications",  # GOTRUE_MAILER_NOTIFICATIONS_<NAME>_ENABLED=true for PASSWORD_CHANGED,
+    #   EMAIL_CHANGED, IDENTITY_LINKED, IDENTITY_UNLINKED, MFA_FACTOR_ENROLLED, MFA_FACTOR_UNENROLLED (all off)
     # Not in GoTrue: merge, owned-data, self-delete, cli-handoff, sessions, passkey-upgrade,
     # recovery-password-in-verify.
 ]

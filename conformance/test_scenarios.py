@@ -19,6 +19,7 @@ from guestpass.conformance.steps.mail_reuse import *  # noqa: F403
 from guestpass.conformance.steps.merge import *  # noqa: F403
 from guestpass.conformance.steps.mfa import *  # noqa: F403
 from guestpass.conformance.steps.mfa_webauthn import *  # noqa: F403
+from guestpass.conformance.steps.notifications import *  # noqa: F403
 from guestpass.conformance.steps.oauth import *  # noqa: F403
 from guestpass.conformance.steps.passkeys import *  # noqa: F403
 from guestpass.conformance.steps.reauthentication import *  # noqa: F403

@@ -74,6 +74,13 @@ class Config:
     max_metadata_bytes: int = 16 << 10  # serialized JSON of user_metadata / app_metadata
     admin_roles: str = "service_role,supabase_admin"  # GoTrue's JWT_ADMIN_ROLES: token roles of the admin API
     manual_linking_enabled: bool = True  # GoTrue's SECURITY_MANUAL_LINKING_ENABLED (off there by default)
+    # Security notices (GoTrue's MAILER_NOTIFICATIONS_<NAME>_ENABLED, each off by default there and here)
+    notify_password_changed: bool = False
+    notify_email_changed: bool = False
+    notify_identity_linked: bool = False
+    notify_identity_unlinked: bool = False
+    notify_mfa_factor_enrolled: bool = False
+    notify_mfa_factor_unenrolled: bool = False
 
     @property
     def jwt_issuer(self) -> str:
@@ -104,6 +111,12 @@ TEST_PROFILE: dict[str, Any] = {
     "webauthn_user_verification": "required",
     "oauth_flow_ttl": 2,
     "reauthentication_recent_sign_in": 0,
+    "notify_password_changed": True,
+    "notify_email_changed": True,
+    "notify_identity_linked": True,
+    "notify_identity_unlinked": True,
+    "notify_mfa_factor_enrolled": True,
+    "notify_mfa_factor_unenrolled": True,
 }
 
 
@@ -167,6 +180,12 @@ _SCALAR_TYPES: dict[str, type] = {
     "manual_linking_enabled": bool,
     "update_password_require_reauthentication": bool,
     "reauthentication_recent_sign_in": int,
+    "notify_password_changed": bool,
+    "notify_email_changed": bool,
+    "notify_identity_linked": bool,
+    "notify_identity_unlinked": bool,
+    "notify_mfa_factor_enrolled": bool,
+    "notify_mfa_factor_unenrolled": bool,
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guestpass.reference import onetime
+from guestpass.reference import onetime, security_notices
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.mail_pkce import open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code
@@ -38,10 +38,13 @@ async def request_email_change(
     return user
 
 
-async def confirm_email_change(conn: AsyncConnection, user: RowMapping) -> RowMapping | None:
-    """After one confirmation: the changed user once no confirmation is pending, else None."""
+async def confirm_email_change(conn: AsyncConnection, runtime: Runtime, user: RowMapping) -> RowMapping | None:
+    """After one confirmation: the changed user once no confirmation is pending (the old address is told),
+    else None."""
     if await onetime.pending(conn, user["id"], (CURRENT, NEW)):
         return None
     if not user["email_change"]:
         raise ApiError(ErrorCode.otp_expired)
-    return await set_email(conn, user, user["email_change"])
+    changed = await set_email(conn, user, user["email_change"])
+    await security_notices.email_changed(conn, runtime, changed, user["email"])
+    return changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlencode
@@ -30,13 +31,41 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
 
 CODE_ONLY = frozenset({"reauthentication"})  # as GoTrue's: a code to type in, no link to follow
 
-# notice -> (subject, text)
+# notice -> (subject, text); the text names the notice's details ({email}, {provider}, ...)
+NOT_YOU = "If you did not make this change, reset your password and contact support at once."
+
 NOTICES: dict[str, tuple[str, str]] = {
     "existing_account": (
         "You already have an account",
         "Someone asked to sign up with this address, which already has an account. If it was you, sign in,\n"
         "or reset your password if you have forgotten it. If it was not you, you can ignore this mail.\n",
     ),
+    **{
+        notice: (subject, f"{text}\n\n{NOT_YOU}\n")
+        for notice, (subject, text) in {
+            "password_changed": ("Your password was changed", "The password of your account {email} was changed."),
+            "email_changed": (
+                "Your email address was changed",
+                "The email address of your account was changed from {old_email} to {email}.",
+            ),
+            "identity_linked": (
+                "A sign-in method was linked to your account",
+                "Your {provider} account was linked to your account {email}: it can now sign in to it.",
+            ),
+            "identity_unlinked": (
+                "A sign-in method was removed from your account",
+                "Your {provider} account was unlinked from your account {email}: it no longer signs in to it.",
+            ),
+            "mfa_factor_enrolled": (
+                "A verification method was added to your account",
+                "A {factor_type} verification method was added to your account {email}.",
+            ),
+            "mfa_factor_unenrolled": (
+                "A verification method was removed from your account",
+                "A {factor_type} verification method was removed from your account {email}.",
+            ),
+        }.items()
+    },
 }
 
 
@@ -66,8 +95,9 @@ class Mailer:
         )
         return message
 
-    def compose_notice(self, to: str, notice: str) -> EmailMessage:
-        subject, text = NOTICES[notice]
+    def compose_notice(self, to: str, notice: str, details: Mapping[str, str] | None = None) -> EmailMessage:
+        subject, template = NOTICES[notice]
+        text = template.format_map(details or {})
         message = EmailMessage()
         message["From"] = self.config.smtp_sender
         message["To"] = to

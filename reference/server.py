@@ -46,6 +46,15 @@ CAPABILITIES = (
     "id-token",
     "reauthentication",
     "mail-pkce",
+    "security-notifications",
+)
+NOTICE_SWITCHES = (
+    "notify_password_changed",
+    "notify_email_changed",
+    "notify_identity_linked",
+    "notify_identity_unlinked",
+    "notify_mfa_factor_enrolled",
+    "notify_mfa_factor_unenrolled",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]
@@ -150,6 +159,8 @@ def target_description(config: Config, base_url: str) -> dict[str, Any]:
         capabilities = [c for c in capabilities if not c.startswith("passkey")]
     if not config.passkey_upgrade_enabled:
         capabilities = [c for c in capabilities if c != "passkey-upgrade"]
+    if not all(getattr(config, switch) for switch in NOTICE_SWITCHES):
+        capabilities = [c for c in capabilities if c != "security-notifications"]
     oidc = provider_settings(config)
     if not oidc:
         capabilities = [c for c in capabilities if c not in ("oauth", "id-token")]

@@ -31,10 +31,18 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
         workdir,
         command=command,
         variants=bool(
-            {"anonymous", "email-confirmation", "passkeys", "oauth", "reauthentication", "mail-pkce"}
+            {
+                "anonymous",
+                "email-confirmation",
+                "passkeys",
+                "oauth",
+                "reauthentication",
+                "mail-pkce",
+                "security-notifications",
+            }
             & set(defect.capabilities)
         ),
-        oauth=bool({"oauth", "id-token"} & set(defect.capabilities)),
+        oauth=bool({"oauth", "id-token", "security-notifications"} & set(defect.capabilities)),
     ):
         command = [
             sys.executable,

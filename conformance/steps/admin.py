@@ -15,9 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pytest_bdd import given, then, when
 
 from guestpass.conformance.jwt_tools import server_signing_key
-from guestpass.conformance.mailbox import MAIL_WAIT_SECONDS
+from guestpass.conformance.mailbox import MAIL_WAIT_SECONDS, Mail
 from guestpass.conformance.steps.common import json_body, unexpected_status
 from guestpass.conformance.steps.core import new_password
+from guestpass.conformance.steps.mail import mail_of, receive_for, remember_mail
 from guestpass.conformance.steps.phrases import phrase
 from guestpass.conformance.world import World, unique_email
 
@@ -397,3 +398,71 @@ def field_missing(world: World, path: str) -> None:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     assert value is None, f"the response JSON field {path!r} is {value!r}"
+
+
+# --- accepting an invitation -------------------------------------------------------------------------
+
+
+@given(phrase('the service role has invited a new address for "{name}"'))
+def has_invited(world: World, name: str) -> None:
+    invites(world, name)
+    assert world.last().status_code == 200, f"setup: POST /invite: {unexpected_status(200, world.last())}"
+    world.remembered[f"user_id:{name}"] = world.actor(name).user_id
+
+
+@given(phrase('"{name}" has received the invitation mail'))
+def has_received_invitation(world: World, name: str) -> None:
+    mail = receive_for(world, world.actor(name), "invitation")
+    assert mail.code or mail.link, "the invitation carries neither a code nor a link"
+
+
+@when(phrase('"{name}" verifies the invitation code from the mail with type "{verify_type}"'))
+def verifies_invitation(world: World, name: str, verify_type: str) -> None:
+    actor, mail = world.actor(name), mail_of(world, name, "invitation")
+    if not mail.code:
+        pytest.skip("not applicable: the target's invitation mail carries no code (only a link)")
+    body = {"type": verify_type, "email": actor.email, "token": mail.code}
+    response = world.record(world.client.request("POST", "/verify", json=body))
+    if response.status_code == 200 and "access_token" in json_body(response):
+        actor.adopt(json_body(response))
+
+
+@when(phrase('the service role generates an invite link for a new address for "{name}"'))
+def generates_invite_link(world: World, name: str) -> None:
+    actor = world.actor(name)
+    actor.email = unique_email(name)
+    body = {"type": "invite", "email": actor.email}
+    response = world.record(world.client.request("POST", "/admin/generate_link", token=service_role(world), json=body))
+    if response.status_code == 200:
+        properties = json_body(response).get("properties", json_body(response))
+        actor.user_id = json_body(response).get("id") or (json_body(response).get("user") or {}).get("id")
+        world.remembered[f"user_id:{name}"] = actor.user_id
+        remember_mail(world, name, "invitation", Mail(properties.get("email_otp"), properties.get("action_link")))
+
+
+@when(phrase('the service role generates an invite link for the address of "{name}"'))
+def generates_invite_link_existing(world: World, name: str) -> None:
+    body = {"type": "invite", "email": world.actor(name).email}
+    world.record(world.client.request("POST", "/admin/generate_link", token=service_role(world), json=body))
+
+
+@then(phrase('the response is an invite link for "{name}" in GoTrue\'s shape'))
+def invite_link_shape(world: World, name: str) -> None:
+    response = world.last()
+    assert response.status_code == 200, unexpected_status(200, response)
+    body = json_body(response)
+    properties = body.get("properties", body)
+    missing = [
+        key for key in ("action_link", "email_otp", "hashed_token", "verification_type") if not properties.get(key)
+    ]
+    assert not missing, f"the answer lacks {missing}"
+    assert properties["verification_type"] == "invite", f"verification_type is {properties['verification_type']!r}"
+    link = urlsplit(properties["action_link"])
+    assert link.path.endswith("/verify"), f"the action link goes to {link.path}, not /verify"
+    assert parse_qs(link.query).get("type") == ["invite"], (
+        f"the action link's type is {parse_qs(link.query).get('type')}"
+    )
+    user = body.get("user", body)
+    assert user.get("email") == world.actor(name).email, f"the user's email is {user.get('email')!r}"
+    assert user.get("invited_at"), "the user has no invited_at"
+    assert not user.get("email_confirmed_at"), "the invited user is confirmed already"

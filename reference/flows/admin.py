@@ -13,6 +13,7 @@ from starlette.routing import Route
 from guestpass.reference import onetime
 from guestpass.reference.auth import require_service_role
 from guestpass.reference.body import field, json_object, normalized_email, required_email
+from guestpass.reference.clock import utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
@@ -74,17 +75,20 @@ LINK_TYPES = {
     "recovery": "recovery",
     "email_change_current": "email_change_current",
     "email_change_new": "email_change_new",
+    "invite": "invite",
 }
+CREATES_USER = ("signup", "invite")
 
 
 async def link_user(
     request: Request, link_type: str, email: str, password: str | None, user_metadata: dict | None
 ) -> RowMapping:
-    """The user the link is for: a signup link creates it; the others need it to exist."""
+    """The user the link is for: a signup or invite link creates it (an invited one without a password);
+    the others need it to exist."""
     rt = runtime(request)
     async with rt.db.transaction() as conn:
         user = await find_by_email(conn, email)
-    if link_type != "signup":
+    if link_type not in CREATES_USER:
         if user is None:
             raise ApiError(ErrorCode.user_not_found, "User not found", status=404)
         return user
@@ -92,6 +96,8 @@ async def link_user(
         if user["email_confirmed_at"] is not None:
             raise ApiError(ErrorCode.email_exists)
         return user
+    if link_type == "invite":
+        password = None
     if password is not None:
         check_password(rt.config, password)
     encrypted = await rt.passwords.hash(password) if password else None
@@ -121,6 +127,8 @@ async def generate_link(request: Request) -> JSONResponse:
             if await find_by_email(conn, new_email) is not None:
                 raise ApiError(ErrorCode.email_exists)
             user = await update_user(conn, user["id"], email_change=new_email)
+        if link_type == "invite":
+            user = await update_user(conn, user["id"], invited_at=utcnow())
         address = new_email if kind == "email_change_new" else email
         issued = await onetime.issue(conn, user["id"], kind, address, rt.config.mail_token_ttl)
         return JSONResponse(

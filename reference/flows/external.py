@@ -12,16 +12,18 @@ from __future__ import annotations
 import re
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from guestpass.reference import oauth
+from guestpass.reference import oauth, security_notices
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.oidc import OidcFailure, OidcProvider
 from guestpass.reference.redirects import allowed_redirect
-from guestpass.reference.runtime import runtime
+from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.signin import signed_in
+from guestpass.reference.users import get_user
 
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 3.3
@@ -117,13 +119,23 @@ async def completed_flow(request: Request, flow: dict) -> dict[str, str]:
     claims = await provider_claims(request, flow)
     async with rt.db.transaction() as conn:
         if flow["linking_user_id"] is not None:
-            user_id = await oauth.linked_user(conn, flow["linking_user_id"], flow["provider"], claims)
+            user_id = await linked_user(conn, rt, flow["provider"], flow["linking_user_id"], claims)
         else:
             user_id = await oauth.signed_in_user(conn, rt.config, flow["provider"], claims)
         if flow["code_challenge"] is not None:
             return {"code": await oauth.issue_auth_code(conn, rt.config, flow, user_id)}
         await oauth.end_flow(conn, flow)
     return oauth.session_values(await signed_in(request, {}, user_id, oauth.AMR_METHOD))
+
+
+async def linked_user(conn: AsyncConnection, rt: Runtime, provider: str, user_id: uuid.UUID, claims: dict) -> uuid.UUID:
+    """The linking user, told by mail when the identity is new to them (GoTrue's linkIdentityToUser)."""
+    new_link = await oauth.identity_of(conn, provider, claims["sub"]) is None
+    user_id = await oauth.linked_user(conn, user_id, provider, claims)
+    user = await get_user(conn, user_id)
+    if new_link and user is not None:
+        await security_notices.identity_linked(conn, rt, user, provider)
+    return user_id
 
 
 async def provider_claims(request: Request, flow: dict) -> dict:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from guestpass.reference import oauth
+from guestpass.reference import oauth, security_notices
 from guestpass.reference.auth import authenticate
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.external import open_provider_flow
@@ -53,14 +53,14 @@ async def unlink_identity(request: Request) -> Response:
         caller = await authenticate(request, conn)
         require_manual_linking(request)
         identity_id = identity_id_of(request)
-        owned_ids = list(
-            (await conn.execute(select(identities.c.id).where(identities.c.user_id == caller.user["id"]))).scalars()
-        )
-        if identity_id not in owned_ids:
+        statement = select(identities.c.id, identities.c.provider).where(identities.c.user_id == caller.user["id"])
+        owned = {row.id: row.provider for row in await conn.execute(statement)}
+        if identity_id not in owned:
             raise ApiError(ErrorCode.identity_not_found)
-        if len(owned_ids) <= 1:
+        if len(owned) <= 1:
             raise ApiError(ErrorCode.single_identity_not_deletable)
         await conn.execute(delete(identities).where(identities.c.id == identity_id))
+        await security_notices.identity_unlinked(conn, runtime(request), caller.user, owned[identity_id])
     return JSONResponse({})
 
 

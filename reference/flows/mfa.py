@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from guestpass.reference import mfa_webauthn, totp
+from guestpass.reference import mfa_webauthn, security_notices, totp
 from guestpass.reference.auth import Caller, authenticate, refuse_anonymous
 from guestpass.reference.body import field, json_object
 from guestpass.reference.clock import as_utc, utcnow
@@ -305,6 +305,8 @@ async def verified_session(
     await give_back_attempt(conn, rt.config, factor["id"])
     raw = await reissue_refresh_token(conn, session["id"])
     user = await get_user(conn, caller.user["id"])
+    if factor["status"] == UNVERIFIED:
+        await security_notices.factor_enrolled(conn, rt, user, factor["factor_type"])  # type: ignore[arg-type]
     return await session_json(conn, rt, Grant(user, session, raw))  # type: ignore[arg-type]
 
 
@@ -376,12 +378,14 @@ async def lower_sessions_to_aal1(conn: AsyncConnection, user_id: uuid.UUID) -> N
 
 
 async def unenroll(request: Request) -> JSONResponse:
-    async with runtime(request).db.transaction() as conn:
+    rt = runtime(request)
+    async with rt.db.transaction() as conn:
         caller = await permanent_caller(request, conn)
         factor = await owned_factor(request, conn, caller)
         if factor["status"] == VERIFIED and caller.session["aal"] != AAL2:
             raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to unenroll verified factor", status=422)
         await conn.execute(delete(mfa_factors).where(mfa_factors.c.id == factor["id"]))
+        await security_notices.factor_unenrolled(conn, rt, caller.user, factor["factor_type"])
         if factor["status"] == VERIFIED:
             await lower_sessions_to_aal1(conn, caller.user["id"])
     return JSONResponse({"id": str(factor["id"])})

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from guestpass.reference import security_notices
 from guestpass.reference.auth import Caller, authenticate
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.email_change import request_email_change
@@ -79,6 +80,8 @@ async def update_current_user(request: Request) -> JSONResponse:
                 raise ApiError(ErrorCode.same_password)
             user = await update_user(conn, user["id"], encrypted_password=encrypted)
             await end_sessions(conn, user["id"], caller.session["id"], "others")
+            if caller.user["email"]:  # GoTrue: not for the address an anonymous user adds in this request
+                await security_notices.password_changed(conn, rt, user)
         if data is not None:
             user = await update_user(conn, user["id"], user_metadata=merged_metadata(user["user_metadata"], data))
         return JSONResponse(await user_json(conn, user))

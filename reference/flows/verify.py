@@ -23,15 +23,17 @@ from guestpass.reference.mail_pkce import issue_code, split_token
 from guestpass.reference.oauth import site_redirect
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import allowed_redirect
-from guestpass.reference.runtime import runtime
+from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in
 from guestpass.reference.users import confirm_email, get_user, update_user
 
-# verify type -> the kinds of code it accepts
+# verify type -> the kinds of code it accepts; an invitation is a confirmation of an address the user
+# did not sign up with (GoTrue's verify.go redeems both through signupVerify, from one token column)
 VERIFY_TYPES: dict[str, tuple[str, ...]] = {
-    "signup": ("confirmation",),
-    "email": ("confirmation", "magiclink"),
+    "signup": ("confirmation", "invite"),
+    "invite": ("invite", "confirmation"),
+    "email": ("confirmation", "magiclink", "invite"),
     "magiclink": ("magiclink", "confirmation"),
     "recovery": ("recovery",),
     "email_change": ("email_change_current", "email_change_new"),
@@ -88,13 +90,13 @@ async def attempt(
             await onetime.count_wrong_guess(conn, address, token_hash, kinds)
     async with rt.db.transaction() as conn:
         await onetime.refuse_spent(conn, token_hash, kinds, rt.config.code_attempts)
-        user = await redeem(conn, kinds, token_hash, encrypted_password)
+        user = await redeem(conn, kinds, token_hash, encrypted_password, runtime=rt)
         await refund_client_attempt(conn, rt.config, VERIFY_BUCKET, key)
     return user
 
 
 async def redeem(
-    conn: AsyncConnection, kinds: tuple[str, ...], token_hash: str, encrypted_password: str | None
+    conn: AsyncConnection, kinds: tuple[str, ...], token_hash: str, encrypted_password: str | None, *, runtime: Runtime
 ) -> RowMapping | None:
     """Consumes the code and applies it; the user to sign in, or None while an email change waits
     for its other confirmation."""
@@ -103,7 +105,7 @@ async def redeem(
     if user is None:
         raise ApiError(ErrorCode.otp_expired)
     if code["token_type"].startswith("email_change"):
-        return await confirm_email_change(conn, user)
+        return await confirm_email_change(conn, runtime, user)
     if user["email_confirmed_at"] is None:
         user = await confirm_email(conn, user["id"])
     if code["token_type"] == "recovery" and encrypted_password is not None:

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from catalogue import AppWrapper, defect, is_request, patch_source, rewrite_responses
+from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from guestpass.reference import auth, sessions, signin, tokens
+from guestpass.reference import auth, onetime, sessions, signin, tokens, users
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.flows import admin_users, identities, invite
+from guestpass.reference.flows import admin, admin_users, identities, invite, verify
+from guestpass.reference.storage.schema import one_time_tokens
 
 
 async def _nothing(*args: Any, **kwargs: Any) -> None:
@@ -267,3 +269,71 @@ def manual_linking_always_refused(mp: pytest.MonkeyPatch) -> None:
         raise ApiError(ErrorCode.manual_linking_disabled)
 
     mp.setattr(identities, "require_manual_linking", refuse)
+
+
+# --- accepting an invitation -------------------------------------------------------------------------
+
+
+@defect("admin", source="POST /invite mails a link that /verify does not know: the invited user cannot get in")
+def invite_not_redeemable(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(verify, "VERIFY_TYPES", {k: v for k, v in verify.VERIFY_TYPES.items() if k != "invite"})
+
+
+@defect("admin", source="an accepted invitation signs the user in but leaves the address unconfirmed")
+def invite_accepted_unconfirmed(mp: pytest.MonkeyPatch) -> None:
+    original = verify.confirm_email
+
+    async def confirm_email(conn: Any, user_id: Any) -> Any:
+        found = await users.get_user(conn, user_id)
+        if found is not None and found["invited_at"] is not None:
+            return found
+        return await original(conn, user_id)
+
+    mp.setattr(verify, "confirm_email", confirm_email)
+
+
+@defect("admin", source="the invitation code is looked up but not used up: it signs in again and again")
+def invite_code_reusable(mp: pytest.MonkeyPatch) -> None:
+    original = onetime.consume
+
+    async def consume(conn: Any, token_hash: str, token_types: Any) -> Any:
+        kinds = list(token_types)
+        if "invite" not in kinds:
+            return await original(conn, token_hash, kinds)
+        statement = select(one_time_tokens).where(
+            one_time_tokens.c.token_hash == onetime._stored(token_hash), one_time_tokens.c.token_type.in_(kinds)
+        )
+        row = (await conn.execute(statement)).mappings().first()
+        if row is None:
+            raise ApiError(ErrorCode.otp_expired)
+        return row
+
+    mp.setattr(onetime, "consume", consume)
+
+
+@defect(
+    "admin", source="generate_link answers an invite as verification_type signup (as it once did for email changes)"
+)
+def generate_link_invite_named_signup(mp: pytest.MonkeyPatch) -> AppWrapper:
+    def rewrite(scope: Scope, status: int, body: Any) -> tuple[int, Any] | None:
+        if (
+            is_request(scope, "POST", "/admin/generate_link")
+            and status == 200
+            and body.get("verification_type") == "invite"
+        ):
+            return 200, {**body, "verification_type": "signup"}
+        return None
+
+    return rewrite_responses(rewrite)
+
+
+@defect("admin", source="generate_link invites any address, a confirmed account's too (and resets its invitation)")
+def generate_link_invites_confirmed_user(mp: pytest.MonkeyPatch) -> None:
+    patch_source(
+        mp, admin, "link_user", lambda code: code.replace('if user["email_confirmed_at"] is not None:', "if False:")
+    )
+
+
+@defect("admin", source="type signup accepts signup confirmations only, unlike GoTrue's one confirmation token")
+def signup_type_refuses_invitation(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(verify, "VERIFY_TYPES", {**verify.VERIFY_TYPES, "signup": ("confirmation",)})

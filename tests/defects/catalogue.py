@@ -971,6 +971,7 @@ import mail_defects  # noqa: E402, F401
 import mail_pkce_defects  # noqa: E402, F401
 import mfa_abuse_defects  # noqa: E402, F401
 import mfa_defects  # noqa: E402, F401
+import notification_defects  # noqa: E402, F401
 import oauth_defects  # noqa: E402, F401
 import passkey_defects  # noqa: E402, F401
 import session_values_defects  # noqa: E402, F401
