@@ -3,8 +3,6 @@ clients/node against the reference server, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -14,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from support import REPO, served
@@ -22,7 +19,7 @@ from test_official_client_node import NODE, client_dir  # noqa: F401  (a fixture
 
 from guestpass.conformance.embedded import OIDC_CALLBACK
 from guestpass.fixtures.mail import MailCapture
-from guestpass.fixtures.oidc import OidcProvider, id_token, node_available
+from guestpass.fixtures.oidc import OidcProvider, native_id_token, node_available
 
 PYTHON_SCRIPT = REPO / "clients" / "python" / "supabase_py_parity.py"
 ITEMS = 10
@@ -66,18 +63,7 @@ def server(tmp_path: Path, provider: OidcProvider, database_url: str) -> Iterato
 def arguments(server: dict[str, Any], provider: OidcProvider, label: str) -> list[str]:
     """The scripts' arguments: a standard service key (HS256 over the secret, no exp) and an ID token."""
     raw_nonce = secrets.token_urlsafe(24)
-
-    async def get_token() -> str:
-        async with httpx.AsyncClient(timeout=15) as browser:
-            return await id_token(
-                browser,
-                provider.issuer,
-                client_id=provider.client_id,
-                client_secret=provider.client_secret,
-                redirect_uri=server["base_url"] + "/callback",
-                account=f"{label}-{secrets.token_hex(4)}@guestpass.test",
-                nonce=hashlib.sha256(raw_nonce.encode()).hexdigest(),
-            )
+    token = native_id_token(provider, server["base_url"], f"{label}-{secrets.token_hex(4)}@guestpass.test", raw_nonce)
 
     service_key = jwt.encode(
         {"iss": "supabase", "role": "service_role", "iat": 1767225600}, server["keys"]["jwt_secret"]
@@ -85,7 +71,7 @@ def arguments(server: dict[str, Any], provider: OidcProvider, label: str) -> lis
     return [
         *("--base-url", server["base_url"], "--anon-key", server["keys"]["anon"], "--service-key", service_key),
         *("--mail-spool", str(server["spool"]), "--provider", PROVIDER),
-        *("--id-token", asyncio.run(get_token()), "--nonce", raw_nonce),
+        *("--id-token", token, "--nonce", raw_nonce),
     ]
 
 

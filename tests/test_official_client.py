@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import secrets
 import time
@@ -21,7 +19,7 @@ from support import served
 
 from guestpass.conformance.embedded import OIDC_CALLBACK
 from guestpass.fixtures.mail import MailCapture
-from guestpass.fixtures.oidc import OidcProvider, id_token, node_available
+from guestpass.fixtures.oidc import OidcProvider, native_id_token, node_available
 
 
 @pytest.fixture(scope="module")
@@ -230,20 +228,7 @@ def test_resend_and_reauthenticate_before_a_password_change(full_target: dict[st
 
 def test_sign_in_with_id_token(full_target: dict[str, Any], provider: OidcProvider) -> None:
     raw_nonce, account = secrets.token_urlsafe(24), email()
-
-    async def get_token() -> str:
-        async with httpx.AsyncClient(timeout=15) as browser:
-            return await id_token(
-                browser,
-                provider.issuer,
-                client_id=provider.client_id,
-                client_secret=provider.client_secret,
-                redirect_uri=full_target["base_url"] + "/callback",
-                account=account,
-                nonce=hashlib.sha256(raw_nonce.encode()).hexdigest(),
-            )
-
-    token = asyncio.run(get_token())
+    token = native_id_token(provider, full_target["base_url"], account, raw_nonce)
     auth = client(full_target)
     signed_in = auth.sign_in_with_id_token({"provider": "guestpass", "token": token, "nonce": raw_nonce})
     assert signed_in.session is not None and signed_in.user is not None and signed_in.user.email == account

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -13,13 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from support import REPO, served
 
 from guestpass.conformance.embedded import OIDC_CALLBACK
 from guestpass.fixtures.mail import MailCapture
-from guestpass.fixtures.oidc import OidcProvider, id_token
+from guestpass.fixtures.oidc import OidcProvider, native_id_token
 
 CLIENT = REPO / "clients" / "node"
 NODE, NPM = shutil.which("node"), shutil.which("npm")
@@ -62,19 +59,7 @@ def target(tmp_path_factory: pytest.TempPathFactory, provider: OidcProvider) -> 
 
 
 def an_id_token(provider: OidcProvider, target: dict[str, Any], raw_nonce: str) -> str:
-    async def get() -> str:
-        async with httpx.AsyncClient(timeout=15) as browser:
-            return await id_token(
-                browser,
-                provider.issuer,
-                client_id=provider.client_id,
-                client_secret=provider.client_secret,
-                redirect_uri=target["base_url"] + "/callback",
-                account=f"auth-js-{secrets.token_hex(4)}@guestpass.test",
-                nonce=hashlib.sha256(raw_nonce.encode()).hexdigest(),
-            )
-
-    return asyncio.run(get())
+    return native_id_token(provider, target["base_url"], f"auth-js-{secrets.token_hex(4)}@guestpass.test", raw_nonce)
 
 
 def test_auth_js_signs_in_refreshes_reaches_aal2_and_signs_out(
