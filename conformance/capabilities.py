@@ -22,6 +22,7 @@ CAPABILITIES: dict[str, str] = {
     "oauth": "OIDC sign-in and identity linking",
     "id-token": "native sign-in with a provider's ID token (POST /token?grant_type=id_token)",
     "reauthentication": "a mailed nonce (GET /reauthenticate) for password changes",
+    "captcha": "captcha tokens (hCaptcha, Turnstile) on sign-up, sign-in and recovery requests",
 }
 
 LEVELS = ("must", "should")

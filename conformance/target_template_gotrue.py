@@ -34,7 +34,9 @@ capabilities = [
     "id-token",            # GOTRUE_EXTERNAL_KEYCLOAK_* too: the id_token grant reads the slot's discovery document
     "reauthentication",    # GOTRUE_SMTP_* (mails the nonce); GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION
     # Not in GoTrue: merge, owned-data, self-delete, cli-handoff, sessions, passkey-upgrade,
-    # recovery-password-in-verify.
+    # recovery-password-in-verify. Not drivable: captcha (GOTRUE_SECURITY_CAPTCHA_* verifies tokens only
+    # at hcaptcha.com or challenges.cloudflare.com, internal/security/captcha.go, never at the suite's
+    # stand-in verifier).
 ]
 
 [keys]
@@ -109,6 +111,9 @@ client_id = "guestpass"
 # GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION=true. GoTrue asks for the nonce only when the
 # session is older than 24 hours, so a fresh session never needs one: leave this out.
 # password_reauthentication = "http://127.0.0.1:9996"
+# GOTRUE_SECURITY_CAPTCHA_ENABLED=true asks the provider's own siteverify API, which the suite cannot
+# answer for: leave this (and [captcha]) out.
+# captcha = "http://127.0.0.1:9995"
 """
 
 

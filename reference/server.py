@@ -45,6 +45,7 @@ CAPABILITIES = (
     "oauth",
     "id-token",
     "reauthentication",
+    "captcha",
 )
 
 AppWrapper = Callable[[ASGIApp], ASGIApp]

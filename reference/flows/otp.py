@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from guestpass.reference import captcha
 from guestpass.reference.body import field, json_object, required_email
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
@@ -18,6 +19,7 @@ from guestpass.reference.users import find_by_email
 
 
 async def otp(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     rt = runtime(request)
     body = await json_object(request)
     if field(body, "phone", str):
