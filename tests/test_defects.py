@@ -31,7 +31,8 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
         workdir,
         command=command,
         variants=bool(
-            {"anonymous", "email-confirmation", "passkeys", "oauth", "reauthentication"} & set(defect.capabilities)
+            {"anonymous", "email-confirmation", "passkeys", "oauth", "reauthentication", "captcha"}
+            & set(defect.capabilities)
         ),
         oauth=bool({"oauth", "id-token"} & set(defect.capabilities)),
     ):
