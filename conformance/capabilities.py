@@ -24,6 +24,7 @@ CAPABILITIES: dict[str, str] = {
     "reauthentication": "a mailed nonce (GET /reauthenticate) for password changes",
     "mail-pkce": "mailed links asked for with PKCE redirect with a code exchanged at POST /token?grant_type=pkce",
     "security-notifications": "mail telling the user of a new password, email, linked identity or MFA factor",
+    "captcha": "captcha tokens (hCaptcha, Turnstile) on sign-up, sign-in and recovery requests",
 }
 
 LEVELS = ("must", "should")

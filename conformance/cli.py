@@ -216,6 +216,7 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
     if not args.workers:
         return pytest.main(pytest_arguments(args))
     from guestpass.conformance.embedded import reference_servers
+    from guestpass.fixtures.captcha import CaptchaVerifier
     from guestpass.fixtures.mail import MailCapture
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
@@ -227,6 +228,11 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
             (workdir / "mail").mkdir()
             stack.enter_context(MailCapture(target.mail.smtp_capture_port, spool=workdir / "mail"))
             shared += ["--guestpass-mail-spool", str(workdir / "mail")]
+        if target.claims("captcha") and target.captcha.drivable:
+            settings = target.captcha
+            sites = {settings.secret or "": settings.site_key or ""}
+            stack.enter_context(CaptchaVerifier(settings.siteverify_port or 0, sites=sites))
+            shared += ["--guestpass-captcha-shared"]
         return pytest.main(pytest_arguments(args) + shared)
 
 

@@ -90,7 +90,34 @@ VARIANTS = {
     "passkey_upgrade_disabled": ["--no-passkey-upgrade"],
     "manual_linking_disabled": ["--no-manual-linking"],
     "password_reauthentication": ["--require-reauthentication"],
+    "captcha": [],  # configured by CAPTCHA_ENV: captcha on, verified at the suite's stand-in verifier
 }
+CAPTCHA_VARIANT = "captcha"
+CAPTCHA_PROVIDER = "turnstile"
+CAPTCHA_PATHS = {"hcaptcha": "/siteverify", "turnstile": "/turnstile/v0/siteverify"}
+
+
+def captcha_settings() -> dict[str, str | int]:
+    """The [captcha] section of the embedded target: a free port for the suite's stand-in verifier, and a
+    site of its own."""
+    return {
+        "provider": CAPTCHA_PROVIDER,
+        "siteverify_port": free_port(),
+        "site_key": "guestpass-" + secrets.token_hex(8),
+        "secret": "0x" + secrets.token_hex(20),
+    }
+
+
+def captcha_env(settings: dict[str, str | int]) -> dict[str, str]:
+    url = f"http://127.0.0.1:{settings['siteverify_port']}{CAPTCHA_PATHS[str(settings['provider'])]}"
+    return {
+        "GUESTPASS_CAPTCHA_ENABLED": "true",
+        "GUESTPASS_CAPTCHA_PROVIDER": str(settings["provider"]),
+        "GUESTPASS_CAPTCHA_SECRET": str(settings["secret"]),
+        "GUESTPASS_CAPTCHA_SITE_KEY": str(settings["site_key"]),
+        "GUESTPASS_CAPTCHA_SITEVERIFY_URL": url,
+        "GUESTPASS_CAPTCHA_TIMEOUT": "5",
+    }
 
 
 @contextmanager
@@ -138,15 +165,21 @@ def _reference_servers(
     provider: OidcProvider | None,
 ) -> Iterator[Target]:
     mail = ["--smtp-port", str(free_port())]
-    servers = {"main": start_server(command, workdir, "main", database_url, mail, oidc_env)}
+    # the captcha variant signs with the main server's key, so the target's admin key works there too
+    shared_key = {"GUESTPASS_JWT_SECRET": os.environ.get("GUESTPASS_JWT_SECRET") or secrets.token_urlsafe(48)}
+    captcha = captcha_settings()
+    servers = {"main": start_server(command, workdir, "main", database_url, mail, {**oidc_env, **shared_key})}
     for name, flags in VARIANTS.items() if variants else ():
-        servers[name] = start_server(command, workdir, name, None, [*flags, *mail], oidc_env)
+        env = {**oidc_env, **shared_key, **captcha_env(captcha)} if name == CAPTCHA_VARIANT else oidc_env
+        servers[name] = start_server(command, workdir, name, None, [*flags, *mail], env)
     try:
         described = {name: server.wait_until_listening() for name, server in servers.items()}
         if provider is not None:
             provider.wait_until_ready()
         main = described.pop("main")
         combined = {**main, "variants": {name: other["base_url"] for name, other in described.items()}}
+        if CAPTCHA_VARIANT in described:
+            combined["captcha"] = captcha
         (workdir / "target.toml").write_text(tomli_w.dumps(combined))
         yield Target.from_dict(combined)
     finally:

@@ -31,6 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--guestpass-target", help="target file (TOML) describing the server under test")
     group.addoption("--guestpass-mail-spool", help="read the target's mail from this spool folder")
     group.addoption(
+        "--guestpass-captcha-shared",
+        action="store_true",
+        help="another process runs the stand-in captcha verifier on the target's siteverify port",
+    )
+    group.addoption(
         "--guestpass-instance", action="append", default=[], help="another process serving the target (repeatable)"
     )
     group.addoption("--guestpass-database-url", help="database for the embedded reference server")

@@ -17,6 +17,7 @@ TARGET_SCHEMA_PATH = Path(__file__).with_name("target.schema.json")
 
 DEFAULT_CAPABILITIES = ("core", "anonymous")
 PASSKEY_KEYS = ("rp_id", "origin", "challenge_ttl", "max_per_user", "user_verification")
+CAPTCHA_KEYS = ("provider", "siteverify_port", "site_key", "secret")
 OAUTH_KEYS = ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token", "client_id", "client_secret")
 
 
@@ -74,6 +75,22 @@ class OAuth:
 
 
 @dataclass(frozen=True)
+class Captcha:
+    """How the suite drives the server's captcha: it runs its stand-in verifier
+    (`guestpass.fixtures.captcha`) on 127.0.0.1:`siteverify_port`, where the server's captcha variant
+    sends its siteverify requests with `secret`, and hands out tokens of `site_key`."""
+
+    provider: str | None = None  # hcaptcha or turnstile: the protocol the server speaks
+    siteverify_port: int | None = None
+    site_key: str | None = None
+    secret: str | None = None
+
+    @property
+    def drivable(self) -> bool:
+        return bool(self.provider and self.siteverify_port and self.site_key and self.secret)
+
+
+@dataclass(frozen=True)
 class Target:
     base_url: str
     name: str = ""  # empty: reports name the target by its base URL
@@ -91,6 +108,7 @@ class Target:
     mfa_verify_attempts: int = 20
     passkeys: Passkeys = field(default_factory=Passkeys)
     oauth: OAuth = field(default_factory=OAuth)
+    captcha: Captcha = field(default_factory=Captcha)
     instances: tuple[str, ...] = ()  # further base URLs of processes serving the same target
 
     def claims(self, capability: str) -> bool:
@@ -134,6 +152,7 @@ class Target:
             passkeys=Passkeys(**{key: value for key, value in data.get("passkeys", {}).items() if key in PASSKEY_KEYS}),
             instances=tuple(url.rstrip("/") for url in data.get("instances", [])),
             oauth=OAuth(**{key: value for key, value in data.get("oauth", {}).items() if key in OAUTH_KEYS}),
+            captcha=Captcha(**{key: value for key, value in data.get("captcha", {}).items() if key in CAPTCHA_KEYS}),
         )
 
     @classmethod

@@ -29,6 +29,7 @@ UNLIKELY_CAPABILITIES = frozenset(
         "oauth",
         "id-token",
         "security-notifications",
+        "captcha",
     }
 )
 
@@ -157,6 +158,17 @@ refresh_token_reuse_interval = 10
 # client_id = "guestpass"
 # client_secret = "..."
 
+[captcha]
+# How the suite drives the captcha of the captcha variant (below): it runs a stand-in verifier that
+# speaks the provider's siteverify protocol on 127.0.0.1:siteverify_port, so point that server's
+# siteverify URL at http://127.0.0.1:<port>/siteverify (hCaptcha) or
+# http://127.0.0.1:<port>/turnstile/v0/siteverify (Turnstile), with this secret; the suite hands out
+# tokens of this site key. Missing, or no captcha variant: the captcha scenarios are not applicable.
+# provider = "turnstile"
+# siteverify_port = 9200
+# site_key = "guestpass-site"
+# secret = "guestpass-secret"
+
 [variants]
 # The same server with anonymous sign-ins turned off. Missing: the scenarios of the off switch are
 # not applicable.
@@ -173,6 +185,9 @@ refresh_token_reuse_interval = 10
 # The same server requiring a reauthentication nonce (GET /reauthenticate) for every password change.
 # Missing: the reauthentication scenarios of the nonce are not applicable.
 # password_reauthentication = "https://auth-reauth.example.com/auth/v1"
+# The same server with captcha on, verifying tokens at the suite's stand-in ([captcha]). Missing: the
+# captcha scenarios are not applicable.
+# captcha = "https://auth-captcha.example.com/auth/v1"
 """
 
 

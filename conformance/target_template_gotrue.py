@@ -37,7 +37,9 @@ capabilities = [
     # "security-notifications",  # GOTRUE_MAILER_NOTIFICATIONS_<NAME>_ENABLED=true for PASSWORD_CHANGED,
     #   EMAIL_CHANGED, IDENTITY_LINKED, IDENTITY_UNLINKED, MFA_FACTOR_ENROLLED, MFA_FACTOR_UNENROLLED (all off)
     # Not in GoTrue: merge, owned-data, self-delete, cli-handoff, sessions, passkey-upgrade,
-    # recovery-password-in-verify.
+    # recovery-password-in-verify. Not drivable: captcha (GOTRUE_SECURITY_CAPTCHA_* verifies tokens only
+    # at hcaptcha.com or challenges.cloudflare.com, internal/security/captcha.go, never at the suite's
+    # stand-in verifier).
 ]
 
 [keys]
@@ -114,6 +116,9 @@ client_id = "guestpass"
 # GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION=true. GoTrue asks for the nonce only when the
 # session is older than 24 hours, so a fresh session never needs one: leave this out.
 # password_reauthentication = "http://127.0.0.1:9996"
+# GOTRUE_SECURITY_CAPTCHA_ENABLED=true asks the provider's own siteverify API, which the suite cannot
+# answer for: leave this (and [captcha]) out.
+# captcha = "http://127.0.0.1:9995"
 """
 
 

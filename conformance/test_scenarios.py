@@ -5,6 +5,7 @@ from pytest_bdd import scenarios
 from guestpass.conformance.steps.addresses import *  # noqa: F403
 from guestpass.conformance.steps.admin import *  # noqa: F403  (step definitions are fixtures)
 from guestpass.conformance.steps.anonymous import *  # noqa: F403
+from guestpass.conformance.steps.captcha import *  # noqa: F403
 from guestpass.conformance.steps.cli import *  # noqa: F403
 from guestpass.conformance.steps.common import *  # noqa: F403
 from guestpass.conformance.steps.connections import *  # noqa: F403

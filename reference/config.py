@@ -81,6 +81,12 @@ class Config:
     notify_identity_unlinked: bool = False
     notify_mfa_factor_enrolled: bool = False
     notify_mfa_factor_unenrolled: bool = False
+    captcha_enabled: bool = False  # GoTrue's SECURITY_CAPTCHA_ENABLED
+    captcha_provider: str = "hcaptcha"  # or turnstile (GoTrue's SECURITY_CAPTCHA_PROVIDER)
+    captcha_secret: str = ""  # GoTrue's SECURITY_CAPTCHA_SECRET
+    captcha_site_key: str = ""  # sent to hCaptcha as `sitekey` when set
+    captcha_siteverify_url: str = ""  # empty: the provider's own siteverify API
+    captcha_timeout: float = 10.0  # seconds (GoTrue's SECURITY_CAPTCHA_TIMEOUT)
 
     @property
     def jwt_issuer(self) -> str:
@@ -178,6 +184,12 @@ _SCALAR_TYPES: dict[str, type] = {
     "max_metadata_bytes": int,
     "admin_roles": str,
     "manual_linking_enabled": bool,
+    "captcha_enabled": bool,
+    "captcha_provider": str,
+    "captcha_secret": str,
+    "captcha_site_key": str,
+    "captcha_siteverify_url": str,
+    "captcha_timeout": float,
     "update_password_require_reauthentication": bool,
     "reauthentication_recent_sign_in": int,
     "notify_password_changed": bool,
@@ -219,4 +231,8 @@ def validate(config: Config) -> Config:
         raise ValueError("verify_attempts_per_window and code_attempts must be at least 1")
     if not 0 < config.max_metadata_bytes < config.max_body_bytes:
         raise ValueError("max_metadata_bytes must be positive and below max_body_bytes")
+    if config.captcha_provider not in ("hcaptcha", "turnstile"):
+        raise ValueError(f"captcha_provider must be hcaptcha or turnstile, not {config.captcha_provider!r}")
+    if config.captcha_enabled and not config.captcha_secret.strip():
+        raise ValueError("captcha_enabled needs captcha_secret")
     return config

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     bad_jwt = "bad_jwt"
     bad_oauth_callback = "bad_oauth_callback"
     bad_oauth_state = "bad_oauth_state"
+    captcha_failed = "captcha_failed"
     cli_code_invalid = "cli_code_invalid"
     cli_no_anonymous_session = "cli_no_anonymous_session"
     email_address_invalid = "email_address_invalid"
@@ -87,6 +88,7 @@ ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.bad_jwt: (403, "invalid JWT: unable to parse or verify signature"),
     ErrorCode.bad_oauth_callback: (400, "The OAuth callback could not be completed"),
     ErrorCode.bad_oauth_state: (400, "OAuth callback with invalid state"),
+    ErrorCode.captcha_failed: (400, "captcha protection: request disallowed"),
     ErrorCode.cli_code_invalid: (400, "Invalid code, or the code has expired or was used"),
     ErrorCode.cli_no_anonymous_session: (400, "No anonymous session is associated with this code"),
     ErrorCode.email_address_invalid: (400, "Email address is invalid"),

@@ -47,6 +47,7 @@ CAPABILITIES = (
     "reauthentication",
     "mail-pkce",
     "security-notifications",
+    "captcha",
 )
 NOTICE_SWITCHES = (
     "notify_password_changed",

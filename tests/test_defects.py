@@ -39,6 +39,7 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
                 "reauthentication",
                 "mail-pkce",
                 "security-notifications",
+                "captcha",
             }
             & set(defect.capabilities)
         ),

@@ -20,12 +20,14 @@ SECTIONS = {
     "mfa": ("challenge_ttl", "verify_attempts"),
     "passkeys": ("origin", "rp_id", "challenge_ttl", "max_per_user"),
     "oauth": ("provider", "issuer", "redirect_to", "flow_ttl", "checks_id_token", "client_id", "client_secret"),
+    "captcha": ("provider", "siteverify_port", "site_key", "secret"),
     "variants": (
         "anonymous_disabled",
         "email_confirmation",
         "passkey_upgrade_disabled",
         "manual_linking_disabled",
         "password_reauthentication",
+        "captcha",
     ),
 }
 TOP_LEVEL_KEYS = ("name", "base_url", "data_base_url", "capabilities", "instances")
@@ -74,6 +76,7 @@ def test_switching_every_example_on_still_loads_and_fills_the_target() -> None:
     assert target.mail.smtp_capture_port and target.mail.generate_link and target.mail.token_ttl
     assert target.mail.send_interval and target.mfa_challenge_ttl
     assert set(target.variants) == set(SECTIONS["variants"])
+    assert target.captcha.drivable
 
 
 def test_a_given_base_url_is_used() -> None:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from guestpass.reference import captcha
 from guestpass.reference.body import field, json_object, required_email
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
@@ -19,6 +20,7 @@ from guestpass.reference.users import find_by_email
 
 
 async def otp(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     rt = runtime(request)
     body = await json_object(request)
     if field(body, "phone", str):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from guestpass.reference import passkeys
+from guestpass.reference import captcha, passkeys
 from guestpass.reference.auth import Caller, authenticate, refuse_anonymous
 from guestpass.reference.body import field, json_object
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -91,6 +91,7 @@ async def registration_verify(request: Request) -> JSONResponse:
 
 async def authentication_options(request: Request) -> JSONResponse:
     require_enabled(request)
+    await captcha.require_captcha(request)
     rt = runtime(request)
     challenge, options = passkeys.authentication_options(rt.config)
     async with rt.db.transaction() as conn:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from guestpass.reference import captcha
 from guestpass.reference.body import json_object, required_email
 from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
@@ -17,6 +18,7 @@ from guestpass.reference.runtime import runtime
 
 
 async def recover(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     rt = runtime(request)
     body = await json_object(request)
     email = required_email(body, "Password recovery")

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from guestpass.reference import captcha
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -44,6 +45,7 @@ def resend_address(body: dict[str, Any]) -> tuple[str, str]:
 
 
 async def resend(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     rt = runtime(request)
     body = await json_object(request)
     kind, email = resend_address(body)

@@ -27,6 +27,8 @@ async def settings(request: Request) -> JSONResponse:
             "saml_enabled": False,
             "saml_private_key_next_configured": False,
             "passkeys_enabled": config.passkeys_enabled,
+            "captcha_enabled": config.captcha_enabled,
+            "captcha_provider": config.captcha_provider if config.captcha_enabled else "",
         }
     )
 

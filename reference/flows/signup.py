@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from guestpass.reference import captcha
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.anonymous import sign_in_anonymously
@@ -29,6 +30,7 @@ from guestpass.reference.users import create_user, find_by_email, user_json
 
 
 async def signup(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     body = await json_object(request)
     email = field(body, "email", str)
     phone = field(body, "phone", str)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from guestpass.reference import oauth, sessions
+from guestpass.reference import captcha, oauth, sessions
 from guestpass.reference.body import field, json_object
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.verify import count_client_attempt, refund_client_attempt
@@ -26,6 +26,7 @@ KNOWN_PROVIDERS = ("apple", "google", "azure", "facebook", "keycloak", "kakao", 
 
 
 async def password_grant(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     rt = runtime(request)
     body = await json_object(request)
     email = (field(body, "email", str) or "").strip().lower()
@@ -120,6 +121,7 @@ async def id_token_grant(request: Request) -> JSONResponse:
 
 
 async def web3_grant(request: Request) -> JSONResponse:
+    await captcha.require_captcha(request)
     raise ApiError(ErrorCode.web3_provider_disabled)
 
 

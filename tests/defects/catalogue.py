@@ -963,6 +963,7 @@ def sessions_no_current(mp: pytest.MonkeyPatch) -> AppWrapper:
 # The defects of the mail flows and of MFA live in their own modules; importing them registers them.
 import address_abuse_defects  # noqa: E402, F401
 import admin_api_defects  # noqa: E402, F401
+import captcha_defects  # noqa: E402, F401
 import client_parity_defects  # noqa: E402, F401
 import enumeration_defects  # noqa: E402, F401
 import handoff_abuse_defects  # noqa: E402, F401
