@@ -191,7 +191,7 @@ def judged(
     if expectation is not None and outcome == "failed":
         report.outcome, report.wasxfail = "skipped", f"expected failure: {expectation.reason}"  # type: ignore[attr-defined]
         return "expected_failure", message
-    if expectation is not None and outcome == "passed" and not example:
+    if expectation is not None and outcome == "passed" and not example and not expectation.intermittent:
         report.outcome = "failed"
         report.longrepr = f"{info.id} passed but is listed as an expected failure ({expectation.reason}): remove it"
         return "unexpected_pass", str(report.longrepr)

@@ -129,8 +129,9 @@ class ResultsRecorder:
     def unexpected_passes(self) -> None:
         """A listed scenario whose every example passed (an outline's examples pass one by one)."""
         for entry in self.entries.values():
-            if entry.get("expected") is not None and entry["outcome"] == "passed":
-                reason = entry["expected"].get("reason", "")
+            expected = entry.get("expected")
+            if expected is not None and entry["outcome"] == "passed" and not expected.get("intermittent"):
+                reason = expected.get("reason", "")
                 entry["outcome"] = "unexpected_pass"
                 entry["message"] = f"{entry['id']} passed but is listed as an expected failure ({reason}): remove it"
 

@@ -63,6 +63,14 @@ def test_a_listed_scenario_that_passes_fails_the_run(tmp_path: Path, defective_t
     assert (code, outcome(document, "CORE-001"), document["unexpected"]) == (1, "unexpected_pass", 1)
 
 
+def test_an_intermittent_race_may_pass_or_fail(tmp_path: Path, defective_target: Path) -> None:
+    listed = '[{}]\nreason = "a race it loses most of the time"\nintermittent = true\n'
+    code, document = check(tmp_path, defective_target, expected=listed.format("CORE-001"))
+    assert (code, outcome(document, "CORE-001"), document["unexpected"]) == (0, "passed", 0)
+    code, document = check(tmp_path, defective_target, "--strict", expected=listed.format("CORE-031"))
+    assert (code, outcome(document, "CORE-031"), document["unexpected"]) == (0, "expected_failure", 0)
+
+
 def test_an_entry_naming_no_scenario_fails_the_run(tmp_path: Path, defective_target: Path) -> None:
     code, document = check(tmp_path, defective_target, expected='[NOPE-999]\nreason = "gone"\n')
     assert (code, document["expectations"]["stale"], document["unexpected"]) == (1, ["NOPE-999"], 1)
@@ -75,7 +83,12 @@ def test_an_unusable_expected_failures_file_is_a_usage_error(tmp_path: Path, def
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [("[CORE-031]\n", "needs a reason"), ('[core]\nreason = "x"\n', "not a scenario ID"), ("[", "cannot read")],
+    [
+        ("[CORE-031]\n", "needs a reason"),
+        ('[core]\nreason = "x"\n', "not a scenario ID"),
+        ("[", "cannot read"),
+        ('[CORE-031]\nreason = "x"\nintermittent = "yes"\n', "intermittent must be true or false"),
+    ],
 )
 def test_expectations_file_errors_say_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "e.toml").write_text(text)

@@ -13,7 +13,7 @@ from catalogue import AppWrapper, defect, patch_source, rewrite_responses
 from sqlalchemy import RowMapping, select
 from starlette.types import Scope
 
-from guestpass.reference import onetime, reauthentication, server, users
+from guestpass.reference import notify, onetime, reauthentication, server, users
 from guestpass.reference.flows import reauthenticate, resend, token, user, verify
 from guestpass.reference.storage.schema import one_time_tokens
 
@@ -22,10 +22,10 @@ from guestpass.reference.storage.schema import one_time_tokens
 
 @defect("email-confirmation", source="a resend endpoint that answers 200 and forgets to send")
 def resend_sends_nothing(mp: pytest.MonkeyPatch) -> None:
-    async def send_code(*args: Any, **kwargs: Any) -> None:
+    async def send_code_to_account_of(*args: Any, **kwargs: Any) -> None:
         return None
 
-    mp.setattr(resend, "send_code", send_code)
+    mp.setattr(resend, "send_code_to_account_of", send_code_to_account_of)
 
 
 @defect("email-confirmation", source="resend skips the per-address send interval (mail bombing, GoTrue #1236)")
@@ -38,7 +38,10 @@ def resend_ignores_send_interval(mp: pytest.MonkeyPatch) -> None:
 
 @defect("email-confirmation", source="resend mails a confirmation to an address that is already confirmed")
 def resend_mails_confirmed(mp: pytest.MonkeyPatch) -> None:
-    patch_source(mp, resend, "resend", lambda source: source.replace(' and user["email_confirmed_at"] is None', ""))
+    confirmed_check = (
+        '    elif token_type == "confirmation" and user["email_confirmed_at"] is not None:\n        return None\n'
+    )
+    patch_source(mp, notify, "compose", lambda source: source.replace(confirmed_check, ""))
 
 
 @defect("email-confirmation", source="resend answers an unknown type as if it were signup")
@@ -65,14 +68,15 @@ def resend_email_change_not_sent(mp: pytest.MonkeyPatch) -> None:
     source="resend of an email change mails the current address whether or not a change waits",
 )
 def resend_email_change_without_pending(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(resend, "send_code", notify.send_code, raising=False)
     patch_source(
         mp,
         resend,
         "resend",
         lambda source: source.replace(
-            'elif kind == "email_change" and user["email_change"]:\n'
+            'elif (user := await find_by_email(conn, email)) is not None and user["email_change"]:\n'
             '            await request_email_change(conn, rt, user, user["email_change"], redirect_to)',
-            'elif kind == "email_change":\n'
+            "elif (user := await find_by_email(conn, email)) is not None:\n"
             '            await send_code(conn, rt, user["id"], "email_change_current", email, redirect_to)',
         ),
     )

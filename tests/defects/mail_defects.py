@@ -14,7 +14,7 @@ from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows import otp, recover, signup, token, user, verify
 from guestpass.reference.storage.schema import one_time_tokens
-from guestpass.reference.users import set_email
+from guestpass.reference.users import find_by_email, set_email
 
 MAIL = ("recovery", "otp", "email-change")
 
@@ -25,15 +25,14 @@ async def _no_op(*args: Any, **kwargs: Any) -> None:
 
 @defect("recovery", source="account enumeration: /recover answers 404 for unknown addresses")
 def recover_reveals_unknown_emails(mp: pytest.MonkeyPatch) -> None:
-    original = recover.find_by_email
+    original = recover.send_code_to_account_of
 
-    async def find_by_email(conn: Any, email: str) -> Any:
-        found = await original(conn, email)
-        if found is None:
+    async def send_code_to_account_of(conn: Any, rt: Any, token_type: str, email: str, *args: Any) -> None:
+        if await find_by_email(conn, email) is None:
             raise ApiError(ErrorCode.user_not_found, "User not found", status=404)
-        return found
+        await original(conn, rt, token_type, email, *args)
 
-    mp.setattr(recover, "find_by_email", find_by_email)
+    mp.setattr(recover, "send_code_to_account_of", send_code_to_account_of)
 
 
 async def _consume_without_deleting(conn: Any, token_hash: str, token_types: Any, *, check_expiry: bool = True) -> Any:

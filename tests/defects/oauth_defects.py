@@ -192,7 +192,7 @@ def oauth_returning_user_not_found(mp: pytest.MonkeyPatch) -> None:
 
 @defect("oauth", source="GoTrue DeleteIdentity without its count: a user unlinks the identity they sign in with")
 def oauth_last_identity_deletable(mp: pytest.MonkeyPatch) -> None:
-    patch_source(mp, identities, "unlink_identity", lambda code: code.replace("if len(owned_ids) <= 1:", "if False:"))
+    patch_source(mp, identities, "unlink_identity", lambda code: code.replace("if len(owned) <= 1:", "if False:"))
 
 
 @defect("oauth", source="GET /settings lists only the built-in providers")
