@@ -22,7 +22,7 @@ from guestpass.fixtures.captcha import CaptchaVerifier, Outage, issue_token
 
 CAPTCHA_VARIANT = "captcha"
 SECURITY_FIELD = "gotrue_meta_security"
-EXPIRING_TOKEN_TTL = 1.0
+EXPIRING_TOKEN_TTL = 0.1
 QUIET_SECONDS = 1.0  # how long the suite waits for mail that must not come
 OUTAGES: dict[str, Outage] = {
     "an error page": "error-page",
@@ -268,7 +268,7 @@ def asks_again_with_same_token(world: World, entry: str) -> None:
 @when(phrase("a client asks for {entry} with a captcha token that has expired"))
 def asks_with_expired_token(world: World, entry: str) -> None:
     token = new_token(world, ttl=EXPIRING_TOKEN_TTL)
-    time.sleep(EXPIRING_TOKEN_TTL + 0.5)
+    time.sleep(EXPIRING_TOKEN_TTL + 0.3)
     ask(world, entry, token)
 
 
