@@ -18,7 +18,7 @@ import pytest
 from support import outcomes, run_check, served
 
 from guestpass.conformance.parallel import run_together
-from guestpass.fixtures.mail import MailCapture
+from guestpass.fixtures.mail import MailCapture, free_port
 
 RACERS = 20
 
@@ -152,13 +152,18 @@ def test_the_suite_passes_with_its_requests_spread_over_two_processes(
 ) -> None:
     """Every request of the suite, parallel ones included, takes the two processes in turn: rate limits,
     challenges, CLI attempts and refresh rotation must hold across them."""
-    # One deployment: one signing secret, one public URL (the issuer of its tokens) in front of both.
-    env = {"GUESTPASS_JWT_SECRET": secrets.token_urlsafe(32), "GUESTPASS_EXTERNAL_URL": "http://127.0.0.1:9/auth/v1"}
+    # One deployment: one signing secret, one public URL (the issuer of its tokens, and where mailed links
+    # lead: the first process's address, chosen before it starts) in front of both.
+    public_port = free_port()
+    env = {
+        "GUESTPASS_JWT_SECRET": secrets.token_urlsafe(32),
+        "GUESTPASS_EXTERNAL_URL": f"http://127.0.0.1:{public_port}/auth/v1",
+    }
     with ExitStack() as stack:
         urls = []
-        for name in ("first", "second"):
+        for name, port in (("first", public_port), ("second", 0)):
             (tmp_path / name).mkdir()
-            args = ("--profile", "test", "--database-url", postgres_database_url)
+            args = ("--profile", "test", "--database-url", postgres_database_url, "--port", str(port))
             urls.append(stack.enter_context(served(tmp_path / name, *args, env=env))["base_url"])
         capabilities = [f"--capability={capability}" for capability in SPREAD_CAPABILITIES]
         target = tmp_path / "first" / "served.target.toml"
