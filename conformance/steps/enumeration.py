@@ -27,8 +27,16 @@ WARM_UP_REQUESTS = 3
 Send = Callable[[str], httpx.Response]
 
 
+def require_many_clients(world: World) -> None:
+    """The timing scenarios send a hundred requests or so: from one client they would use up the target's
+    rate limits (and other scenarios' share of them)."""
+    if not world.target.rate_limits.header:
+        pytest.skip("not applicable: the target names no rate-limit header, so the suite cannot be many clients")
+
+
 @given(phrase("{count:d} registered users"), converters={"count": int})
 def registered_users(world: World, count: int) -> None:
+    require_many_clients(world)
     on_variant = world.client.base_url != world.target.base_url.rstrip("/")
     addresses = []
     for number in range(count):
@@ -44,6 +52,7 @@ def registered_users(world: World, count: int) -> None:
 
 @given(phrase("{count:d} users who signed up and have not confirmed their address"), converters={"count": int})
 def unconfirmed_users(world: World, count: int) -> None:
+    require_many_clients(world)
     addresses = []
     for number in range(count):
         address = unique_email(f"unconfirmed{number}")
@@ -122,6 +131,7 @@ def timed(world: World, count: int, send: Send) -> None:
     """Sends `send` for every registered address and for `count` unregistered ones, one at a time in
     random order (each from a client address of its own where the target trusts a rate-limit header),
     and keeps each answer's time by kind."""
+    require_many_clients(world)
     registered = world.remembered["registered addresses"]
     requests = [(True, address) for address in registered]
     requests += [(False, unique_email(f"unregistered{number}")) for number in range(count)]
