@@ -99,12 +99,9 @@ async def send_notice(
     address: str,
     details: dict[str, str] | None = None,
 ) -> None:
-    """Mails `user_id` the notice `notice` (see `mailer.NOTICES`) once this transaction commits. Its
-    `details` ride in the JSON column that code mails use for a new account's metadata (a notice
-    always names its user, so it never creates one)."""
-    await _enqueue(
-        conn, runtime, kind=notice, address=address, user_id=user_id, redirect_to="", new_user_metadata=details
-    )
+    """Mails `user_id` the notice `notice` (see `mailer.NOTICES`), filled in with `details`, once this
+    transaction commits."""
+    await _enqueue(conn, runtime, kind=notice, address=address, user_id=user_id, redirect_to="", notice_details=details)
 
 
 async def _enqueue(conn: AsyncConnection, runtime: Runtime, **fields: Any) -> None:
@@ -121,7 +118,7 @@ async def compose(conn: AsyncConnection, row: RowMapping, *, config: Config, mai
     if user is None:
         return None
     if row["kind"] in NOTICES:
-        return mailer.compose_notice(row["address"], row["kind"], row["new_user_metadata"])
+        return mailer.compose_notice(row["address"], row["kind"], row["notice_details"])
     token_type = row["kind"]
     if token_type == "magiclink" and user["email_confirmed_at"] is None:
         token_type = "confirmation"

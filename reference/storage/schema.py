@@ -220,6 +220,7 @@ mail_outbox = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("redirect_to", Text, nullable=False),
     Column("new_user_metadata", JsonDocument, nullable=True),
+    Column("notice_details", JsonDocument, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("next_attempt_at", Timestamp, nullable=False),
     Column("locked_until", Timestamp, nullable=True),
