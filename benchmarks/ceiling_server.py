@@ -2,7 +2,7 @@
 answer on this machine), under uvicorn with one or more workers sharing one listening socket. Default
 profile; no reference code changes: the reference app is mounted as it is.
 
-    python benchmarks/ceiling_server.py --database-url URL --workers 2 --write-target FILE
+    python benchmarks/ceiling_server.py --database-url URL --workers 2 --write-target FILE [--password-cost default]
 
 Workers are separate processes, so what must be the same in all of them (the JWT secret, the external
 URL) travels in GUESTPASS_* variables, and each worker builds its app from the environment.
@@ -28,7 +28,7 @@ from uvicorn.supervisors import Multiprocess
 from guestpass.reference import tokens
 from guestpass.reference.app import AUTH_PREFIX
 from guestpass.reference.app import create_app as create_reference_app
-from guestpass.reference.config import config_from_env
+from guestpass.reference.config import TEST_PROFILE, config_from_env
 from guestpass.reference.server import bind, target_description, write_target
 from guestpass.reference.storage.migrate import upgrade
 
@@ -52,9 +52,17 @@ def create_app() -> Starlette:
     return Starlette(routes=[Route(HELLO_PATH, hello), Mount("", app=reference)], lifespan=lifespan)
 
 
-def share_settings(database_url: str, base_url: str) -> None:
+def share_settings(database_url: str, base_url: str, password_cost: str) -> None:
     """Settings every worker reads; anonymous sign-ins are not rate limited (the load comes from one host),
-    and each visitor's address travels in Sb-Forwarded-For, so that they count in rows of their own."""
+    and each visitor's address travels in Sb-Forwarded-For, so that they count in rows of their own.
+    `password_cost`: "test" hashes as the test profile does, "default" as production."""
+    if password_cost == "test":
+        cost = TEST_PROFILE["password_cost"]
+        os.environ.update(
+            GUESTPASS_PASSWORD_TIME_COST=str(cost.time_cost),
+            GUESTPASS_PASSWORD_MEMORY_COST_KIB=str(cost.memory_cost_kib),
+            GUESTPASS_PASSWORD_PARALLELISM=str(cost.parallelism),
+        )
     os.environ.update(
         GUESTPASS_DATABASE_URL=database_url,
         GUESTPASS_EXTERNAL_URL=base_url,
@@ -70,12 +78,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--write-target", type=Path, required=True)
+    parser.add_argument("--password-cost", choices=("test", "default"), default="test")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     sock = bind("127.0.0.1", args.port)
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}{AUTH_PREFIX}"
-    share_settings(args.database_url, base_url)
+    share_settings(args.database_url, base_url, args.password_cost)
     config = config_from_env()
     asyncio.run(upgrade(config.database_url))
     write_target(args.write_target, target_description(config, base_url))

@@ -4,11 +4,12 @@ same worker processes), with the workers' peak RSS; anonymous sign-ins against B
 better-sqlite3, one Node process); and the same three flows against a Supabase Auth (GoTrue) server that is
 already running, given by --gotrue-url (its ceiling: GET /health). The load generator is wrk, a separate
 process on loopback (`apt-get install wrk`); each measurement lasts --seconds on --connections keep-alive
-connections. Password sign-ins use each server's own default hashing (Argon2id 64 MiB for the reference
-server, bcrypt cost 10 for GoTrue).
+connections. Password sign-ins hash as the reference server's test profile does (Argon2id, 64 KiB, one
+pass; --password-cost default for production's 64 MiB), and GoTrue with its own bcrypt cost 10.
 
     python benchmarks/sign_in_throughput.py [--seconds 10] [--connections 32] [--database sqlite|postgres]
         [--workers 1 --workers 2] [--no-better-auth] [--gotrue-url http://127.0.0.1:9999] [--flame-graphs DIR]
+        [--password-cost test|default]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from postgres import scratch_database
 HERE = Path(__file__).parent
 DATABASES = ("sqlite", "postgres")
 STARTUP_TIMEOUT = 30
-RSS_TARGET_MIB = 150
+RSS_TARGET_MIB = 100
 CEILING_SHARE_TARGET = 0.10
 BETTER_AUTH_RATIO_TARGET = 3.0
 
@@ -69,6 +70,7 @@ class Load:
     connections: int
     seconds: int
     flame_graphs: Path | None
+    password_cost: str = "test"
 
     def run(self, url: str, flow: str, *script_args: str) -> Measurement:
         return loadgen.run(url, flow, connections=self.connections, seconds=self.seconds, script_args=script_args)
@@ -137,11 +139,11 @@ class Served:
 
 
 @contextmanager
-def reference_server(workdir: Path, database_url: str, workers: int) -> Iterator[Served]:
+def reference_server(workdir: Path, database_url: str, workers: int, password_cost: str) -> Iterator[Served]:
     """benchmarks/ceiling_server.py on a free port."""
     target_file, log_file = workdir / "server.target.toml", workdir / "server.log"
     command = [sys.executable, str(HERE / "ceiling_server.py"), "--database-url", database_url]
-    command += ["--workers", str(workers), "--write-target", str(target_file)]
+    command += ["--workers", str(workers), "--write-target", str(target_file), "--password-cost", password_cost]
     with log_file.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     server = ServerProcess(process, target_file, log_file)
@@ -205,7 +207,7 @@ def measure_reference(database: str, database_url: str, *, workers: int, load: L
     label = f"guestpass {database}, {workers} worker{'s' * (workers > 1)}"
     with (
         scratch_directory("guestpass-sign-ins-") as workdir,
-        reference_server(workdir, database_url, workers) as server,
+        reference_server(workdir, database_url, workers, load.password_cost) as server,
     ):
         root, pids = server.root, server.pids
         auth_url = root + AUTH_PREFIX
@@ -373,6 +375,7 @@ def main() -> None:
         help="root of a running Supabase Auth (GoTrue) server to measure beside, e.g. http://127.0.0.1:9999",
     )
     parser.add_argument("--flame-graphs", type=Path, metavar="DIR", help="py-spy flame graphs of the sign-ins")
+    parser.add_argument("--password-cost", choices=("test", "default"), default="test", help="the reference's hashing")
     args = parser.parse_args()
     if not loadgen.available():
         sys.exit(f"wrk is not installed ({loadgen.INSTALL_HINT})")
@@ -380,7 +383,7 @@ def main() -> None:
         if shutil.which("py-spy") is None:
             sys.exit("py-spy is not installed (pip install py-spy)")
         args.flame_graphs.mkdir(parents=True, exist_ok=True)
-    load = Load(args.connections, args.seconds, args.flame_graphs)
+    load = Load(args.connections, args.seconds, args.flame_graphs, args.password_cost)
     one, five, _ = os.getloadavg()
     print(
         f"wrk, 1 thread, {load.connections} connections, {load.seconds} s per measurement; {os.cpu_count()} cores "

@@ -10,7 +10,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Mount
 
 from guestpass.reference import data
@@ -41,6 +40,7 @@ from guestpass.reference.flows import (
     verify,
 )
 from guestpass.reference.no_store import NoStore
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime
 
 AUTH_PREFIX = "/auth/v1"

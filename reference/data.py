@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import RowMapping, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference.auth import authenticate, refuse_anonymous
 from guestpass.reference.body import field, json_object
 from guestpass.reference.clock import iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.storage.schema import items
 from guestpass.reference.users import update_user

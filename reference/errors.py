@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+
+from guestpass.reference.responses import JSONResponse
 
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 API_VERSION_2024_01_01 = date(2024, 1, 1)

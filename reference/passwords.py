@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 
 import argon2
 
@@ -17,7 +19,7 @@ class PasswordHasher:
         self._argon2 = argon2.PasswordHasher(
             time_cost=cost.time_cost, memory_cost=cost.memory_cost_kib, parallelism=cost.parallelism
         )
-        self._decoy = self._argon2.hash("guestpass-decoy-password")
+        self._decoy = decoy_hash(self._argon2)
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._argon2.hash, password)
@@ -30,6 +32,19 @@ class PasswordHasher:
             return False
         except argon2.exceptions.InvalidHashError:
             return False
+
+
+def decoy_hash(hasher: argon2.PasswordHasher) -> str:
+    """An Argon2id hash in PHC form with `hasher`'s parameters that no password matches: checking a password
+    against it costs what checking a real hash does, and making it costs nothing (hashing one at start took
+    the process's memory up by the memory cost before any request)."""
+    salt, digest = (_b64(secrets.token_bytes(length)) for length in (hasher.salt_len, hasher.hash_len))
+    costs = f"m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}"
+    return f"$argon2id$v={argon2.low_level.ARGON2_VERSION}${costs}${salt}${digest}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
 
 
 def check_password(config: Config, password: str) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import Runtime
 from guestpass.reference.storage.schema import refresh_tokens, sessions, users
-from guestpass.reference.users import update_user, user_json
+from guestpass.reference.users import factors_of, identities_of, update_user, user_body
 
 LogoutScope = Literal["global", "local", "others"]
 MAX_GENERATIONS = 64  # how far a racing tab's token may lag behind the active one
@@ -41,20 +42,32 @@ def hash_token(raw: str) -> str:
 async def issue_refresh_token(
     conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None, parent_raw: str | None = None
 ) -> str:
-    raw = secrets.token_urlsafe(32)
-    await conn.execute(
-        insert(refresh_tokens).values(
-            id=uuid.uuid4(),
-            token_hash=hash_token(raw),
-            session_id=session_id,
-            parent_id=parent_id,
-            revoked=False,
-            created_at=utcnow(),
-            revoked_at=None,
-            sealed=seal(raw, parent_raw) if parent_raw else None,
-        )
-    )
+    raw = new_refresh_token()
+    await conn.execute(insert(refresh_tokens).values(refresh_token_row(raw, session_id, parent_id, parent_raw)))
     return raw
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def refresh_token_row(
+    raw: str,
+    session_id: uuid.UUID | None,
+    parent_id: uuid.UUID | None,
+    parent_raw: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "token_hash": hash_token(raw),
+        "session_id": session_id,
+        "parent_id": parent_id,
+        "revoked": False,
+        "created_at": now or utcnow(),
+        "revoked_at": None,
+        "sealed": seal(raw, parent_raw) if parent_raw else None,
+    }
 
 
 def seal(raw: str, parent_raw: str) -> str:
@@ -77,24 +90,23 @@ async def get_session(conn: AsyncConnection, session_id: uuid.UUID) -> RowMappin
 async def start_session(conn: AsyncConnection, user: RowMapping, method: str, request: Request) -> Grant:
     """A new aal1 session for `user`, signed in by `method` (amr)."""
     now = utcnow()
-    session_id = uuid.uuid4()
-    inserted = await conn.execute(
-        insert(sessions)
-        .values(
-            id=session_id,
-            user_id=user["id"],
-            aal="aal1",
-            amr=[{"method": method, "timestamp": int(now.timestamp())}],
-            user_agent=request.headers.get("user-agent", "")[:512],
-            ip=request.client.host if request.client else None,
-            created_at=now,
-            refreshed_at=None,
-        )
-        .returning(*sessions.c)
-    )
-    session = inserted.mappings().one()
+    row = session_row(user["id"], method, request, now)
+    session = (await conn.execute(insert(sessions).values(row).returning(*sessions.c))).mappings().one()
     user = await update_user(conn, user["id"], last_sign_in_at=now, last_active_at=now)
-    return Grant(user, session, await issue_refresh_token(conn, session_id, None))
+    return Grant(user, session, await issue_refresh_token(conn, row["id"], None))
+
+
+def session_row(user_id: uuid.UUID, method: str, request: Request, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "aal": "aal1",
+        "amr": [{"method": method, "timestamp": int(now.timestamp())}],
+        "user_agent": request.headers.get("user-agent", "")[:512],
+        "ip": request.client.host if request.client else None,
+        "created_at": now,
+        "refreshed_at": None,
+    }
 
 
 async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant:
@@ -181,7 +193,7 @@ async def revoke_session_of_token(conn: AsyncConnection, raw: str) -> None:
     await conn.execute(delete(sessions).where(sessions.c.id.in_(session_id.scalar_subquery())))
 
 
-def access_token_claims(runtime: Runtime, user: RowMapping, session: RowMapping) -> dict[str, Any]:
+def access_token_claims(runtime: Runtime, user: Mapping[str, Any], session: Mapping[str, Any]) -> dict[str, Any]:
     now = int(time.time())
     return {
         "iss": runtime.config.jwt_issuer,
@@ -202,12 +214,26 @@ def access_token_claims(runtime: Runtime, user: RowMapping, session: RowMapping)
 
 
 async def session_json(conn: AsyncConnection, runtime: Runtime, grant: Grant) -> dict[str, Any]:
-    claims = access_token_claims(runtime, grant.user, grant.session)
+    user = grant.user
+    factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
+    return session_body(runtime, user, grant.session, grant.refresh_token, await identities_of(conn, user), factors)
+
+
+def session_body(
+    runtime: Runtime,
+    user: Mapping[str, Any],
+    session: Mapping[str, Any],
+    refresh_token: str,
+    identity_rows: Sequence[Mapping[str, Any]] = (),
+    factor_rows: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The session response, from the rows it is made of."""
+    claims = access_token_claims(runtime, user, session)
     return {
         "access_token": tokens.sign(runtime.key, claims),
         "token_type": "bearer",
         "expires_in": runtime.config.access_token_ttl,
         "expires_at": claims["exp"],
-        "refresh_token": grant.refresh_token,
-        "user": await user_json(conn, grant.user),
+        "refresh_token": refresh_token,
+        "user": user_body(user, identity_rows, factor_rows),
     }

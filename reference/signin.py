@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from guestpass.reference.body import field
 from guestpass.reference.merge import merge_anonymous_user
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import session_json, start_session
 from guestpass.reference.users import get_user, refuse_banned

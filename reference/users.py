@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import idna
@@ -67,26 +69,17 @@ async def create_user(
     anonymous: bool = False,
 ) -> RowMapping:
     """Inserts the user (and its email identity); 422 user_already_exists if the email is taken."""
-    now = utcnow()
-    user_id = uuid.uuid4()
     email = stored_form(email) if email is not None else None
-    providers = ["anonymous"] if anonymous else ["email"]
-    values = {
-        "id": user_id,
-        "aud": AUDIENCE,
-        "role": AUDIENCE,
-        "email": email,
-        "phone": None,
-        "encrypted_password": encrypted_password,
-        "email_confirmed_at": now if confirmed else None,
-        "last_sign_in_at": None,
-        "last_active_at": now,
-        "is_anonymous": anonymous,
-        "app_metadata": {**_provider_metadata(providers), **(app_metadata or {})},
-        "user_metadata": user_metadata or {},
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = new_user_row(
+        email=email,
+        encrypted_password=encrypted_password,
+        user_metadata=user_metadata,
+        app_metadata=app_metadata,
+        confirmed=confirmed,
+        anonymous=anonymous,
+        now=utcnow(),
+    )
+    user_id = values["id"]
     inserted = insert(users).values(values).returning(*users.c)
     if email is None:  # nothing unique to collide with
         return (await conn.execute(inserted)).mappings().one()
@@ -97,6 +90,40 @@ async def create_user(
     except IntegrityError:
         raise ApiError(ErrorCode.user_already_exists) from None
     return user
+
+
+def new_user_row(
+    *,
+    email: str | None = None,
+    encrypted_password: str | None = None,
+    user_metadata: dict[str, Any] | None = None,
+    app_metadata: dict[str, Any] | None = None,
+    confirmed: bool = False,
+    anonymous: bool = False,
+    now: datetime,
+    signed_in: bool = False,
+) -> dict[str, Any]:
+    """A users row, every column set; `signed_in`: it signs in at `now` too."""
+    providers = ["anonymous"] if anonymous else ["email"]
+    return {
+        "id": uuid.uuid4(),
+        "aud": AUDIENCE,
+        "role": AUDIENCE,
+        "email": email,
+        "phone": None,
+        "encrypted_password": encrypted_password,
+        "email_confirmed_at": now if confirmed else None,
+        "email_change": None,
+        "banned_until": None,
+        "invited_at": None,
+        "last_sign_in_at": now if signed_in else None,
+        "last_active_at": now,
+        "is_anonymous": anonymous,
+        "app_metadata": {**_provider_metadata(providers), **(app_metadata or {})},
+        "user_metadata": user_metadata or {},
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _provider_metadata(providers: list[str]) -> dict[str, Any]:
@@ -190,7 +217,14 @@ def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[st
 
 
 async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
-    rows = await identities_of(conn, user)
+    factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
+    return user_body(user, await identities_of(conn, user), factors)
+
+
+def user_body(
+    user: Mapping[str, Any], identity_rows: Sequence[Mapping[str, Any]], factor_rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The wire user, from its row and the rows of its identities and factors."""
     body: dict[str, Any] = {
         "id": str(user["id"]),
         "aud": user["aud"],
@@ -199,7 +233,7 @@ async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
         "phone": user["phone"] or "",
         "app_metadata": user["app_metadata"],
         "user_metadata": user["user_metadata"],
-        "identities": [identity_json(row) for row in rows],
+        "identities": [identity_json(row) for row in identity_rows],
         "created_at": iso(user["created_at"]),
         "updated_at": iso(user["updated_at"]),
         "is_anonymous": user["is_anonymous"],
@@ -214,9 +248,8 @@ async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
     body.update({key: value for key, value in optional.items() if value is not None})
     if user["email_change"]:
         body["new_email"] = user["email_change"]
-    factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
-    if factors:
-        body["factors"] = [factor_json(row) for row in factors]
+    if factor_rows:
+        body["factors"] = [factor_json(row) for row in factor_rows]
     return body
 
 
@@ -233,7 +266,7 @@ async def factors_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMappi
     return list((await conn.execute(statement)).mappings().all())
 
 
-def factor_json(row: RowMapping) -> dict[str, Any]:
+def factor_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "friendly_name": row["friendly_name"] or "",
@@ -244,7 +277,7 @@ def factor_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def identity_json(row: RowMapping) -> dict[str, Any]:
+def identity_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "identity_id": str(row["id"]),
         "id": row["provider_id"],

@@ -7,7 +7,6 @@ import uuid
 
 from sqlalchemy import RowMapping
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import onetime
@@ -17,6 +16,7 @@ from guestpass.reference.clock import utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.users import create_user, delete_user, find_by_email, get_user, update_user, user_json
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from sqlalchemy import RowMapping, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from guestpass.reference import passkeys
@@ -24,6 +24,7 @@ from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.admin import path_user_id
 from guestpass.reference.flows.mfa import lower_sessions_to_aal1
 from guestpass.reference.passwords import check_password
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.storage.schema import identities, mfa_factors, users
 from guestpass.reference.storage.schema import passkeys as passkeys_table

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import RowMapping, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from guestpass.reference.body import check_fields, field, json_object
@@ -26,6 +26,7 @@ from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.merge import MergeRejected, merge_within, rejected, token_owner
 from guestpass.reference.pages import page
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import hash_token, session_json, start_session
 from guestpass.reference.storage.schema import cli_attempts, refresh_tokens, sessions, users

@@ -8,13 +8,14 @@ import uuid
 
 from sqlalchemy import delete, select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from guestpass.reference import oauth, security_notices
 from guestpass.reference.auth import authenticate
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.external import open_provider_flow
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.storage.schema import identities
 

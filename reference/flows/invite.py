@@ -4,7 +4,6 @@ created, or an unconfirmed one invited again, and mailed a code and link that ac
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference.auth import require_service_role
@@ -13,6 +12,7 @@ from guestpass.reference.clock import utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import send_code
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.users import create_user, find_by_email, update_user, user_json
 

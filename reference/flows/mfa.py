@@ -21,7 +21,6 @@ from sqlalchemy import ColumnElement, RowMapping, delete, insert, or_, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import mfa_webauthn, security_notices, totp
@@ -31,6 +30,7 @@ from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.ratelimit import client_key, consume, give_back, hits
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import Grant, get_session, issue_refresh_token, session_json
 from guestpass.reference.storage.schema import mfa_challenges, mfa_factors, refresh_tokens

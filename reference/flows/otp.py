@@ -6,7 +6,6 @@ answer, so a known and a new address take the same time."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import captcha
@@ -15,6 +14,7 @@ from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.users import find_by_email
 

@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from guestpass.reference import captcha, passkeys
 from guestpass.reference.auth import Caller, authenticate, refuse_anonymous
 from guestpass.reference.body import field, json_object
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.signin import merge_token, signed_in
 from guestpass.reference.storage.schema import mfa_factors

@@ -4,13 +4,13 @@ reauthenticate.go). The user needs a confirmed email; the per-address send inter
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference.auth import authenticate
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import claim_send_slot
 from guestpass.reference.reauthentication import send_nonce
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 
 

@@ -6,7 +6,6 @@ exists."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import captcha
@@ -14,6 +13,7 @@ from guestpass.reference.body import json_object, required_email
 from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import captcha
@@ -18,6 +17,7 @@ from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import claim_send_slot, send_code_to_account_of
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.users import find_by_email
 

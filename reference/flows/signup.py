@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import captcha
@@ -24,6 +23,7 @@ from guestpass.reference.mail_pkce import challenge_of, open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code, send_notice
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.signin import complete_sign_in, merge_token
 from guestpass.reference.users import create_user, find_by_email, user_json

@@ -6,17 +6,19 @@ import hashlib
 import hmac
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from guestpass.reference import captcha, oauth, sessions
 from guestpass.reference.body import field, json_object
+from guestpass.reference.clock import utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows.verify import count_client_attempt, refund_client_attempt
 from guestpass.reference.oidc import OidcFailure, OidcProvider, s256
 from guestpass.reference.ratelimit import client_key
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.signin import complete_sign_in, merge_token
+from guestpass.reference.storage.hot import Rotation
 from guestpass.reference.users import find_by_email
 
 PASSWORD_BUCKET = "password"
@@ -52,6 +54,12 @@ async def refresh_token_grant(request: Request) -> JSONResponse:
     raw = field(body, "refresh_token", str)
     if not raw:
         raise ApiError(ErrorCode.refresh_token_not_found)
+    successor, now = sessions.new_refresh_token(), utcnow()
+    rotation = Rotation(sessions.hash_token(raw), now, sessions.refresh_token_row(successor, None, None, raw, now))
+    if rotated := await rt.db.hot.rotate(rotation):
+        return JSONResponse(
+            sessions.session_body(rt, rotated.user, rotated.session, successor, rotated.identities, rotated.factors)
+        )
     try:
         async with rt.db.transaction() as conn:
             grant = await sessions.refresh(conn, raw, rt.config.refresh_token_reuse_interval)

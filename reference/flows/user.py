@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from guestpass.reference import security_notices
@@ -17,6 +17,7 @@ from guestpass.reference.mail_pkce import challenge_of
 from guestpass.reference.passwords import check_password
 from guestpass.reference.reauthentication import count_wrong_nonce, nonce_required, redeem_nonce
 from guestpass.reference.redirects import redirect_of
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
 from guestpass.reference.users import delete_user, factors_of, merged_metadata, set_email, update_user, user_json

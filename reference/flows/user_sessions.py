@@ -7,12 +7,13 @@ import uuid
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from guestpass.reference.auth import authenticate
 from guestpass.reference.clock import iso
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_session
 from guestpass.reference.storage.schema import sessions

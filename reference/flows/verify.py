@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from guestpass.reference import onetime, ratelimit
@@ -23,6 +23,7 @@ from guestpass.reference.mail_pkce import issue_code, split_token
 from guestpass.reference.oauth import site_redirect
 from guestpass.reference.passwords import check_password
 from guestpass.reference.redirects import allowed_redirect
+from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in

@@ -12,6 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from guestpass.reference.storage.hot import HotPaths
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -76,6 +78,7 @@ class Database:
         # SQLite has one writer at a time: queueing this process's transactions in order beats letting
         # them poll the file lock with growing sleeps (which made the slowest wait seconds under load).
         self._sqlite_writer = asyncio.Lock() if is_sqlite(self.url) else None
+        self.hot = HotPaths.for_url(self.url, self._turn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -99,4 +102,5 @@ class Database:
             yield
 
     async def dispose(self) -> None:
+        await self.hot.close()
         await self.engine.dispose()

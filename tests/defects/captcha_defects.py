@@ -4,17 +4,19 @@ too late or in the wrong order, a verifier outage taken for a yes."""
 from __future__ import annotations
 
 import contextvars
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from catalogue import AppWrapper, defect, is_request, patch_source, rewrite_responses
+from catalogue import AppWrapper, defect, is_request, patch_source, rewrite_responses, wrap_hot_path
 from starlette.requests import Request
 
 from guestpass.reference import captcha, ratelimit
 from guestpass.reference.body import json_object
 from guestpass.reference.config import Config
-from guestpass.reference.flows import otp, passkeys, signup, token
+from guestpass.reference.flows import anonymous, otp, passkeys, signup, token
 from guestpass.reference.runtime import runtime
+from guestpass.reference.storage.hot import AnonymousSignIn
 
 CAPTCHA = ("captcha",)
 
@@ -121,18 +123,20 @@ solved_captcha = contextvars.ContextVar("solved_captcha", default=False)
 
 @defect(*CAPTCHA, source="a solved captcha trusted as proof of a human: the anonymous sign-in limit is skipped")
 def captcha_lifts_the_rate_limit(mp: pytest.MonkeyPatch) -> None:
-    check, consume = captcha.require_captcha, ratelimit.consume
+    check = captcha.require_captcha
 
     async def remembering(request: Request) -> None:
         await check(request)
         solved_captcha.set(runtime(request).config.captcha_enabled)
 
-    async def unless_solved(conn: Any, bucket: str, key: str, **limits: Any) -> None:
-        if not (bucket == "anonymous_sign_ins" and solved_captcha.get()):
-            await consume(conn, bucket, key, **limits)
+    def unless_solved(original: Any) -> Any:
+        async def sign_in_anonymously(self: Any, sign_in: AnonymousSignIn) -> int | None:
+            return await original(self, replace(sign_in, limit=1 << 30) if solved_captcha.get() else sign_in)
+
+        return sign_in_anonymously
 
     mp.setattr(captcha, "require_captcha", remembering)
-    mp.setattr(ratelimit, "consume", unless_solved)
+    wrap_hot_path(mp, "sign_in_anonymously", unless_solved)
 
 
 counted_already = contextvars.ContextVar("counted_already", default=False)
@@ -140,7 +144,7 @@ counted_already = contextvars.ContextVar("counted_already", default=False)
 
 @defect(*CAPTCHA, source="the anonymous limiter placed before the captcha check: refused requests use up the limit")
 def captcha_checked_after_the_rate_limit(mp: pytest.MonkeyPatch) -> None:
-    check, consume = captcha.require_captcha, ratelimit.consume
+    check = captcha.require_captcha
 
     async def count_first(request: Request) -> None:
         config = runtime(request).config
@@ -151,16 +155,19 @@ def captcha_checked_after_the_rate_limit(mp: pytest.MonkeyPatch) -> None:
                     "limit": config.anonymous_sign_ins_per_window,
                     "window_seconds": config.rate_limit_window_seconds,
                 }
-                await consume(conn, "anonymous_sign_ins", key, **limits)
+                await ratelimit.consume(conn, anonymous.BUCKET, key, **limits)
             counted_already.set(True)
         await check(request)
 
-    async def once(conn: Any, bucket: str, key: str, **limits: Any) -> None:
-        if not (bucket == "anonymous_sign_ins" and counted_already.get()):
-            await consume(conn, bucket, key, **limits)
+    def once(original: Any) -> Any:
+        async def sign_in_anonymously(self: Any, sign_in: AnonymousSignIn) -> int | None:
+            uncounted = replace(sign_in, bucket="counted before the captcha", limit=1 << 30)
+            return await original(self, uncounted if counted_already.get() else sign_in)
+
+        return sign_in_anonymously
 
     mp.setattr(captcha, "require_captcha", count_first)
-    mp.setattr(ratelimit, "consume", once)
+    wrap_hot_path(mp, "sign_in_anonymously", once)
 
 
 @defect(*CAPTCHA, source="captcha asked of every /token grant, so sessions can no longer be refreshed")

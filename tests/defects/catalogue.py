@@ -8,6 +8,7 @@ milestone plan), and bugs reported against Supabase Auth, Better Auth and Stack 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import json
 import types
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from guestpass.reference import auth, body, data, merge, passwords, ratelimit, sessions, signin, tokens, users
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows import admin, anonymous, cli, logout, mfa, signup, token, user, user_sessions
+from guestpass.reference.responses import JSONResponse
+from guestpass.reference.runtime import runtime
+from guestpass.reference.storage.hot import PostgresHotPaths, SqliteHotPaths
 from guestpass.reference.storage.schema import items, refresh_tokens
 from guestpass.reference.storage.schema import sessions as sessions_table
 from guestpass.reference.storage.schema import users as users_table
@@ -116,6 +120,24 @@ def force_arguments(
         return await function(*args, **{**kwargs, **forced})
 
     mp.setattr(module, function.__name__, call)
+
+
+def wrap_hot_path(
+    mp: pytest.MonkeyPatch, name: str, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> None:
+    """Both databases' hot path `name` (reference/storage/hot.py) become `wrapper(original)`."""
+    for kind in (PostgresHotPaths, SqliteHotPaths):
+        original = getattr(kind, name)
+        mp.setattr(kind, name, wrapper(original))
+
+
+def full_refresh_only(mp: pytest.MonkeyPatch) -> None:
+    """Every refresh takes the SQLAlchemy path (sessions.refresh), where a defect patched into it applies."""
+
+    async def decline(self: Any, rotation: Any) -> None:
+        return None
+
+    wrap_hot_path(mp, "rotate", lambda original: decline)
 
 
 def is_request(scope: Scope, method: str, path_suffix: str) -> bool:
@@ -277,6 +299,7 @@ def refresh_starts_new_session(mp: pytest.MonkeyPatch) -> None:
         fake_request = types.SimpleNamespace(headers={}, client=None)
         return await sessions.start_session(conn, grant.user, "password", fake_request)  # type: ignore[arg-type]
 
+    full_refresh_only(mp)
     mp.setattr(sessions, "refresh", refresh)
 
 
@@ -403,15 +426,14 @@ def password_change_keeps_sessions(mp: pytest.MonkeyPatch) -> None:
 
 @defect("core", source="expires_at in milliseconds (a JavaScript Date.now() slip)")
 def expires_at_milliseconds(mp: pytest.MonkeyPatch) -> None:
-    original = sessions.session_json
+    original = sessions.session_body
 
-    async def session_json(conn: Any, rt: Any, grant: Any) -> dict[str, Any]:
-        body = await original(conn, rt, grant)
+    def session_body(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        body = original(*args, **kwargs)
         return {**body, "expires_at": body["expires_at"] * 1000}
 
-    mp.setattr(sessions, "session_json", session_json)
-    for module in (anonymous, signin):
-        mp.setattr(module, "session_json", session_json)
+    mp.setattr(sessions, "session_body", session_body)
+    mp.setattr(anonymous, "session_body", session_body)
 
 
 # --- anonymous ---------------------------------------------------------------------------------------
@@ -419,7 +441,8 @@ def expires_at_milliseconds(mp: pytest.MonkeyPatch) -> None:
 
 @defect("anonymous", source="anonymous sign-in creates an ordinary user (is_anonymous false)")
 def anonymous_not_flagged(mp: pytest.MonkeyPatch) -> None:
-    force_arguments(mp, anonymous, users.create_user, anonymous=False)
+    original = users.new_user_row
+    mp.setattr(anonymous, "new_user_row", lambda **values: original(**{**values, "anonymous": False}))
 
 
 @defect("anonymous", source="anonymous sign-in drops the `data` object")
@@ -430,24 +453,19 @@ def anonymous_data_dropped(mp: pytest.MonkeyPatch) -> None:
 
 @defect("anonymous", source="anonymous sign-in hands out the newest existing guest account")
 def anonymous_account_reused(mp: pytest.MonkeyPatch) -> None:
-    original = users.create_user
+    original = anonymous.sign_in_anonymously
 
-    async def create_user(conn: Any, **kwargs: Any) -> Any:
-        newest = (
-            (
-                await conn.execute(
-                    select(users_table)
-                    .where(users_table.c.is_anonymous.is_(True))
-                    .order_by(desc(users_table.c.created_at))
-                    .limit(1)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return newest or await original(conn, **kwargs)
+    async def sign_in_anonymously(request: Any, user_metadata: dict[str, Any]) -> Any:
+        rt = runtime(request)
+        newest = select(users_table).where(users_table.c.is_anonymous.is_(True))
+        async with rt.db.transaction() as conn:
+            user = (await conn.execute(newest.order_by(desc(users_table.c.created_at)).limit(1))).mappings().first()
+            if user is not None:
+                grant = await sessions.start_session(conn, user, "anonymous", request)
+                return JSONResponse(await sessions.session_json(conn, rt, grant))
+        return await original(request, user_metadata)
 
-    mp.setattr(anonymous, "create_user", create_user)
+    mp.setattr(signup, "sign_in_anonymously", sign_in_anonymously)
 
 
 @defect("anonymous", source="the switch for anonymous sign-ins is ignored")
@@ -485,7 +503,11 @@ def rate_limit_never(mp: pytest.MonkeyPatch) -> None:
     async def consume(conn: Any, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
         return None
 
+    def unlimited(original: Any) -> Any:
+        return lambda self, sign_in: original(self, dataclasses.replace(sign_in, limit=1 << 30))
+
     mp.setattr(ratelimit, "consume", consume)
+    wrap_hot_path(mp, "sign_in_anonymously", unlimited)
 
 
 @defect("rate-limits", source="seed 001: one global bucket instead of one per client")

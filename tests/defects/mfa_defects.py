@@ -10,7 +10,15 @@ import uuid
 from typing import Any
 
 import pytest
-from catalogue import AppWrapper, defect, is_request, patch_source, replace_function, rewrite_responses
+from catalogue import (
+    AppWrapper,
+    defect,
+    full_refresh_only,
+    is_request,
+    patch_source,
+    replace_function,
+    rewrite_responses,
+)
 from passkey_defects import challenges_read_not_deleted
 from sqlalchemy import insert, select, update
 from starlette.requests import Request
@@ -57,6 +65,7 @@ def mfa_refresh_drops_aal2(mp: pytest.MonkeyPatch) -> None:
         amr = [entry for entry in grant.session["amr"] if entry["method"] != "totp"]
         return sessions.Grant(grant.user, {**grant.session, "aal": "aal1", "amr": amr}, grant.refresh_token)  # type: ignore[arg-type]
 
+    full_refresh_only(mp)
     mp.setattr(sessions, "refresh", refresh)
 
 

@@ -1,0 +1,13 @@
+"""The JSON response of every handler, encoded by orjson (compact, UTF-8, as Starlette's own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette import responses
+
+
+class JSONResponse(responses.JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)  # some keys are StrEnum members
