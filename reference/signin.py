@@ -31,12 +31,14 @@ async def complete_sign_in(request: Request, body: dict[str, Any], user_id: uuid
 async def signed_in(request: Request, body: dict[str, Any], user_id: uuid.UUID, method: str) -> dict[str, Any]:
     """The session response of a sign-in, after the merge step."""
     rt = runtime(request)
-    token = merge_token(body)
-    async with rt.db.transaction() as conn:
-        refuse_banned(await get_user(conn, user_id))
-    merge = await merge_anonymous_user(rt.db, user_id, token) if token else None
+    token, merge = merge_token(body), None
+    if token:
+        async with rt.db.transaction() as conn:  # a banned user's sign-in merges nothing
+            refuse_banned(await get_user(conn, user_id))
+        merge = await merge_anonymous_user(rt.db, user_id, token)
     async with rt.db.transaction() as conn:
         user = await get_user(conn, user_id)
+        refuse_banned(user)
         grant = await start_session(conn, user, method, request)  # type: ignore[arg-type]
         payload = await session_json(conn, rt, grant)
     if merge is not None:
