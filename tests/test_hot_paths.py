@@ -10,12 +10,14 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import insert
 from starlette.requests import Request
 
 from guestpass.reference import ratelimit
@@ -24,8 +26,9 @@ from guestpass.reference.config import TEST_PROFILE, Config
 from guestpass.reference.flows.anonymous import BUCKET
 from guestpass.reference.sessions import refresh, session_json, start_session
 from guestpass.reference.storage.migrate import upgrade
+from guestpass.reference.storage.schema import mfa_factors
 from guestpass.reference.tokens import generate_secret
-from guestpass.reference.users import create_user
+from guestpass.reference.users import create_user, get_user, user_json
 
 AGENT, PEER = "hot-path-test/1", "192.0.2.7"
 TABLES = {
@@ -144,6 +147,7 @@ async def compare_sign_ins_and_refreshes(url: str) -> None:
             await assert_same_rows(url, full_user, hot_user)
             after = await stored(url, full_user, "full"), await stored(url, hot_user, "hot")
             assert changed(before[1], after[1]) == changed(before[0], after[0])
+            await compare_callers(client, app)
         finally:
             await rt.db.dispose()
 
@@ -155,6 +159,35 @@ async def assert_same_rows(url: str, full_user: Any, hot_user: Any) -> None:
         hot_rows = [{k: form(v) for k, v in row.items() if k != "client_key"} for row in hot[table]]
         full_rows = [{k: form(v) for k, v in row.items() if k != "client_key"} for row in full[table]]
         assert sorted(map(repr, hot_rows)) == sorted(map(repr, full_rows)), table
+
+
+async def compare_callers(client: httpx.AsyncClient, app: Any) -> None:
+    """GET /user through the hot path answers what the full path makes of the same user, one with an
+    identity and a factor included."""
+    rt = app.state.runtime
+    request = Request({"type": "http", "headers": [], "client": (PEER, 1), "app": app})
+    async with rt.db.transaction() as conn:
+        user = await create_user(conn, email=f"{uuid.uuid4().hex}@example.com", confirmed=True)
+        await conn.execute(insert(mfa_factors).values(**factor_row(user["id"])))
+        token = (await session_json(conn, rt, await start_session(conn, user, "password", request)))["access_token"]
+        expected = await user_json(conn, await get_user(conn, user["id"]))
+    answer = await client.get("/user", headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == expected and expected["identities"] and expected["factors"]
+
+
+def factor_row(user_id: uuid.UUID) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "friendly_name": "phone",
+        "factor_type": "totp",
+        "status": "verified",
+        "secret": "JBSWY3DPEHPK3PXP",
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def changed(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]) -> dict[str, set[str]]:

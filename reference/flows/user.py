@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from guestpass.reference import security_notices
-from guestpass.reference.auth import Caller, authenticate
+from guestpass.reference.auth import Caller, authenticate, caller_rows
 from guestpass.reference.body import field, json_object, normalized_email
 from guestpass.reference.email_change import request_email_change
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -20,10 +20,20 @@ from guestpass.reference.redirects import redirect_of
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
-from guestpass.reference.users import delete_user, factors_of, merged_metadata, set_email, update_user, user_json
+from guestpass.reference.users import (
+    delete_user,
+    factors_of,
+    merged_metadata,
+    set_email,
+    update_user,
+    user_body,
+    user_json,
+)
 
 
 async def get_user(request: Request) -> JSONResponse:
+    if rows := await caller_rows(request):
+        return JSONResponse(user_body(rows.user, rows.identities, rows.factors))
     async with runtime(request).db.transaction() as conn:
         caller = await authenticate(request, conn)
         return JSONResponse(await user_json(conn, caller.user))

@@ -55,7 +55,9 @@ class Rotation:
 
 
 @dataclass(frozen=True)
-class Rotated:
+class SessionRows:
+    """A session, its user, and (unless the user is anonymous) the user's identities and factors."""
+
     user: Row
     session: Row
     identities: Sequence[Row]
@@ -75,9 +77,14 @@ class HotPaths(ABC):
         """The bucket's hits with this one, or None (and nothing written) when it is over the limit."""
 
     @abstractmethod
-    async def rotate(self, rotation: Rotation) -> Rotated | None:
+    async def rotate(self, rotation: Rotation) -> SessionRows | None:
         """The session refreshed and its user, or None (and nothing written) unless the token is active
         and its user not banned."""
+
+    @abstractmethod
+    async def caller(self, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> SessionRows | None:
+        """The rows behind an access token, or None unless its session is `user_id`'s and the user is not
+        banned at `now`."""
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -126,6 +133,12 @@ WITH hit AS (
 SELECT hits FROM hit
 """
 
+OWNED = """
+    (SELECT array_agg(i ORDER BY i.created_at) FROM identities i WHERE i.user_id = {user}.id
+        AND NOT {user}.is_anonymous) AS identities,
+    (SELECT array_agg(f ORDER BY f.created_at) FROM mfa_factors f WHERE f.user_id = {user}.id
+        AND NOT {user}.is_anonymous) AS factors"""
+
 ROTATE = f"""
 WITH rotated AS (
     UPDATE refresh_tokens AS t SET revoked = true, revoked_at = $2
@@ -143,12 +156,14 @@ WITH rotated AS (
     UPDATE users AS u SET last_active_at = $2, updated_at = $2 FROM touched
     WHERE u.id = (touched.s).user_id RETURNING u
 )
-SELECT touched.s AS session, active.u AS user,
-    (SELECT array_agg(i ORDER BY i.created_at) FROM identities i WHERE i.user_id = (active.u).id
-        AND NOT (active.u).is_anonymous) AS identities,
-    (SELECT array_agg(f ORDER BY f.created_at) FROM mfa_factors f WHERE f.user_id = (active.u).id
-        AND NOT (active.u).is_anonymous) AS factors
+SELECT touched.s AS session, active.u AS user, {OWNED.format(user="(active.u)")}
 FROM touched, active
+"""
+
+CALLER = f"""
+SELECT s AS session, u AS user, {OWNED.format(user="u")}
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.id = $1 AND s.user_id = $2 AND (u.banned_until IS NULL OR u.banned_until <= $3)
 """
 
 
@@ -160,6 +175,13 @@ JSON_COLUMNS = frozenset(
 def _values(row: Mapping[str, Any], names: Sequence[str]) -> list[Any]:
     """asyncpg takes and gives JSON as text (a text codec would rule out decoding rows as composites)."""
     return [json.dumps(row[name]) if name in JSON_COLUMNS else row[name] for name in names]
+
+
+def _session_rows(found: Mapping[str, Any] | None) -> SessionRows | None:
+    if found is None:
+        return None
+    owned = [[_decoded(row) for row in found[kind] or ()] for kind in ("identities", "factors")]
+    return SessionRows(_decoded(found["user"]), _decoded(found["session"]), *owned)
 
 
 def _decoded(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,14 +208,14 @@ class PostgresHotPaths(HotPaths):
         pool = self._pool or await self._connections()
         return await pool.fetchval(ANONYMOUS_SIGN_IN, *arguments)
 
-    async def rotate(self, rotation: Rotation) -> Rotated | None:
+    async def rotate(self, rotation: Rotation) -> SessionRows | None:
         arguments = [rotation.token_hash, rotation.now, *_values(rotation.successor, SUCCESSOR_COLUMNS)]
         pool = self._pool or await self._connections()
-        found = await pool.fetchrow(ROTATE, *arguments)
-        if found is None:
-            return None
-        owned = [[_decoded(row) for row in found[kind] or ()] for kind in ("identities", "factors")]
-        return Rotated(_decoded(found["user"]), _decoded(found["session"]), *owned)
+        return _session_rows(await pool.fetchrow(ROTATE, *arguments))
+
+    async def caller(self, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> SessionRows | None:
+        pool = self._pool or await self._connections()
+        return _session_rows(await pool.fetchrow(CALLER, session_id, user_id, now))
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -268,6 +290,25 @@ WHERE t.token_hash = ? AND NOT t.revoked AND (u.banned_until IS NULL OR u.banned
 
 
 Work = Callable[[sqlite3.Connection], Any]
+
+
+SQLITE_CALLER = """
+SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.id = ? AND s.user_id = ? AND (u.banned_until IS NULL OR u.banned_until <= ?)
+"""
+
+
+def _sqlite_session_rows(connection: sqlite3.Connection, user: sqlite3.Row, session: sqlite3.Row) -> SessionRows:
+    owned: list[list[dict[str, Any]]] = [[], []]
+    if not user["is_anonymous"]:
+        owned = [
+            [codec.decode(row) for row in connection.execute(query, (user["id"],))]
+            for codec, query in (
+                (IDENTITIES, "SELECT * FROM identities WHERE user_id = ? ORDER BY created_at"),
+                (FACTORS, "SELECT * FROM mfa_factors WHERE user_id = ? ORDER BY created_at"),
+            )
+        ]
+    return SessionRows(USERS.decode(user), SESSIONS.decode(session), *owned)
 
 
 class SqliteHotPaths(HotPaths):
@@ -364,10 +405,10 @@ class SqliteHotPaths(HotPaths):
 
         return await self._transaction(work)
 
-    async def rotate(self, rotation: Rotation) -> Rotated | None:
+    async def rotate(self, rotation: Rotation) -> SessionRows | None:
         now = TIME(rotation.now)
 
-        def work(connection: sqlite3.Connection) -> Rotated | None:
+        def work(connection: sqlite3.Connection) -> SessionRows | None:
             token = connection.execute(SQLITE_ACTIVE_TOKEN, (rotation.token_hash, now)).fetchone()
             if token is None:
                 return None
@@ -381,16 +422,17 @@ class SqliteHotPaths(HotPaths):
                 "UPDATE users SET last_active_at = ?, updated_at = ? WHERE id = ? RETURNING *",
                 (now, now, session["user_id"]),
             ).fetchone()
-            owned: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
-            if not user["is_anonymous"]:
-                owned = tuple(  # type: ignore[assignment]
-                    [codec.decode(row) for row in connection.execute(query, (user["id"],))]
-                    for codec, query in (
-                        (IDENTITIES, "SELECT * FROM identities WHERE user_id = ? ORDER BY created_at"),
-                        (FACTORS, "SELECT * FROM mfa_factors WHERE user_id = ? ORDER BY created_at"),
-                    )
-                )
-            return Rotated(USERS.decode(user), SESSIONS.decode(session), *owned)
+            return _sqlite_session_rows(connection, user, session)
+
+        return await self._transaction(work)
+
+    async def caller(self, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> SessionRows | None:
+        def work(connection: sqlite3.Connection) -> SessionRows | None:
+            found = connection.execute(SQLITE_CALLER, (session_id.hex, user_id.hex, TIME(now))).fetchone()
+            if found is None:
+                return None
+            session = connection.execute("SELECT * FROM sessions WHERE id = ?", (session_id.hex,)).fetchone()
+            return _sqlite_session_rows(connection, found, session)
 
         return await self._transaction(work)
 

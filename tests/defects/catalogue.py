@@ -140,6 +140,15 @@ def full_refresh_only(mp: pytest.MonkeyPatch) -> None:
     wrap_hot_path(mp, "rotate", lambda original: decline)
 
 
+def full_caller_check_only(mp: pytest.MonkeyPatch) -> None:
+    """Every access token is checked by auth.authenticate, where a defect patched into it applies."""
+
+    async def decline(self: Any, session_id: Any, user_id: Any, now: Any) -> None:
+        return None
+
+    wrap_hot_path(mp, "caller", lambda original: decline)
+
+
 def is_request(scope: Scope, method: str, path_suffix: str) -> bool:
     return scope["method"] == method and scope["path"].endswith(path_suffix)
 

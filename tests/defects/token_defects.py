@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 import pytest
-from catalogue import defect
+from catalogue import defect, full_caller_check_only
 from cryptography.hazmat.primitives import serialization
 
 from guestpass.reference import auth, sessions, tokens, users
@@ -108,6 +108,7 @@ def session_not_checked(mp: pytest.MonkeyPatch) -> None:
         stand_in = {"id": session_id, "user_id": user["id"], "aal": claims.get("aal", "aal1")}
         return auth.Caller(user, session or stand_in, claims)  # type: ignore[arg-type]
 
+    full_caller_check_only(mp)
     _replace_everywhere(mp, "authenticate", authenticate)
 
 
@@ -124,5 +125,6 @@ def deleted_user_cached(mp: pytest.MonkeyPatch) -> None:
 
         return get
 
+    full_caller_check_only(mp)
     mp.setattr(auth, "get_user", cached("user", users.get_user))
     mp.setattr(auth, "get_session", cached("session", sessions.get_session))
