@@ -188,6 +188,11 @@ def _decoded(record: Mapping[str, Any]) -> dict[str, Any]:
     return {name: json.loads(value) if name in JSON_COLUMNS else value for name, value in record.items()}
 
 
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """The hot statements leave no session state (no SET, LISTEN, lock or cursor), so a connection goes
+    back to the pool without asyncpg's reset query, which would be a second round trip each time."""
+
+
 class PostgresHotPaths(HotPaths):
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
@@ -197,7 +202,9 @@ class PostgresHotPaths(HotPaths):
     async def _connections(self) -> asyncpg.Pool:
         async with self._opening:
             if self._pool is None:
-                self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=POOL_SIZE)
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=1, max_size=POOL_SIZE, reset=_nothing_to_reset
+                )
         return self._pool
 
     async def sign_in_anonymously(self, sign_in: AnonymousSignIn) -> int | None:
