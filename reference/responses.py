@@ -10,4 +10,7 @@ from starlette import responses
 
 class JSONResponse(responses.JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)  # some keys are StrEnum members
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)  # some keys are StrEnum members
+        except orjson.JSONEncodeError:  # what orjson does not take, such as integers past 64 bits in metadata
+            return super().render(content)
