@@ -269,15 +269,14 @@ class _Codec:
         self.table = table.name
         self.columns = [column.name for column in table.c]
         self._encode, self._decode = _to_sqlite(table), _from_sqlite(table)
+        marks = ", ".join("?" * len(self.columns))
+        self.insert = f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks})"
 
     def encode(self, row: Mapping[str, Any]) -> list[Any]:
         return [self._encode[name](row[name]) for name in self.columns]
 
     def decode(self, row: sqlite3.Row) -> dict[str, Any]:
         return {name: None if row[name] is None else self._decode[name](row[name]) for name in self.columns}
-
-    def insert(self) -> str:
-        return f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({', '.join('?' * len(self.columns))})"
 
 
 USERS, SESSIONS, TOKENS = _Codec(users), _Codec(sessions), _Codec(refresh_tokens)
@@ -402,9 +401,9 @@ class SqliteHotPaths(HotPaths):
             hit = connection.execute(SQLITE_HIT, key).fetchone()
             if hit is None:
                 return None
-            connection.execute(USERS.insert(), USERS.encode(sign_in.user))
-            connection.execute(SESSIONS.insert(), SESSIONS.encode(sign_in.session))
-            connection.execute(TOKENS.insert(), TOKENS.encode(sign_in.refresh_token))
+            connection.execute(USERS.insert, USERS.encode(sign_in.user))
+            connection.execute(SESSIONS.insert, SESSIONS.encode(sign_in.session))
+            connection.execute(TOKENS.insert, TOKENS.encode(sign_in.refresh_token))
             if hit["hits"] == 1:
                 expired = sign_in.window_start - sign_in.window_seconds
                 connection.execute("DELETE FROM rate_limits WHERE window_start < ?", (expired,))
@@ -421,7 +420,7 @@ class SqliteHotPaths(HotPaths):
                 return None
             connection.execute("UPDATE refresh_tokens SET revoked = 1, revoked_at = ? WHERE id = ?", (now, token["id"]))
             links = {"session_id": uuid.UUID(token["session_id"]), "parent_id": uuid.UUID(token["id"])}
-            connection.execute(TOKENS.insert(), TOKENS.encode({**rotation.successor, **links}))
+            connection.execute(TOKENS.insert, TOKENS.encode({**rotation.successor, **links}))
             session = connection.execute(
                 "UPDATE sessions SET refreshed_at = ? WHERE id = ? RETURNING *", (now, token["session_id"])
             ).fetchone()
