@@ -122,8 +122,11 @@ class MailAccess:
 @pytest.fixture(scope="session")
 def guestpass_mail(request: pytest.FixtureRequest, guestpass_target: Target) -> Iterator[MailAccess]:
     """The capture SMTP server on the port the target mails to, if it names one; or the spool of the
-    one `guestpass check --workers` runs for all workers."""
+    one `guestpass check` runs for all its workers."""
     spool = request.config.getoption("guestpass_mail_spool")
+    if problem := request.config.getoption("guestpass_mail_problem"):  # the one capture server could not start
+        yield MailAccess(None, problem)
+        return
     if spool:
         yield MailAccess(MailSpool(Path(spool)))
         return
