@@ -285,11 +285,14 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
     if not args.workers:
         return pytest.main(pytest_arguments(args))
     from guestpass.conformance.embedded import reference_servers
+    from guestpass.conformance.request_lock import RequestLock
     from guestpass.fixtures.captcha import CaptchaVerifier
     from guestpass.fixtures.mail import MailCapture
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
-        workdir, shared = Path(scratch), []
+        workdir = Path(scratch)
+        RequestLock.create(workdir)
+        shared = ["--guestpass-request-lock", str(workdir)]
         if target is None:
             target = stack.enter_context(reference_servers(workdir / "reference", database_url=args.database_url))
             shared += ["--guestpass-target", str(workdir / "reference" / "target.toml")]

@@ -28,7 +28,7 @@ TRANSCRIPT = pytest.StashKey[Transcript]()
 DURATIONS = Path(__file__).parent / "durations.json"
 TIMING_GROUP = "timing"
 LONG_SECONDS = 1.0  # a scenario this long (an example of an outline: its share) mostly waits
-LONG_SPREAD = 0.7  # the long scenarios are all handed out by the time this share of the short ones is
+LONG_SPREAD = 1.0  # the long scenarios are all handed out by the time this share of the short ones is
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="another process runs the stand-in captcha verifier on the target's siteverify port",
     )
     group.addoption("--guestpass-captcha-problem", help="why the suite cannot run the stand-in captcha verifier")
+    group.addoption("--guestpass-request-lock", help="folder of the request lock shared with other processes")
     group.addoption(
         "--guestpass-instance", action="append", default=[], help="another process serving the target (repeatable)"
     )
@@ -137,8 +138,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def measures_answer_times(item: pytest.Item) -> bool:
-    """Whether the scenario compares answer times: those run one after another in one process (pytest-xdist's
-    group `timing`), so that none of them adds its own hundred requests to the load another one measures."""
+    """Whether the scenario compares answer times. Each of its timed requests is answered while no other
+    request of the suite is in flight (`guestpass.conformance.request_lock`), and the scenarios that time
+    answers run one after another in one process (pytest-xdist's group `timing`), so that their
+    hundreds of timed requests do not take turns."""
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
     return template is not None and any(step.name == ANSWER_TIMES_STEP for step in template.steps)
 

@@ -15,6 +15,7 @@ import pytest
 from guestpass.conformance.client import ApiClient
 from guestpass.conformance.embedded import reference_servers
 from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
+from guestpass.conformance.request_lock import RequestLock
 from guestpass.conformance.results import target_summary
 from guestpass.conformance.session_check import SessionLedger
 from guestpass.conformance.target import Target
@@ -157,6 +158,9 @@ def world(request: pytest.FixtureRequest, guestpass_target: Target, guestpass_ma
         client_key=fresh_client_key(),
         instances=guestpass_target.instances,
         sessions=SessionLedger(),
+        request_lock=RequestLock(Path(folder))
+        if (folder := request.config.getoption("guestpass_request_lock"))
+        else None,
     )
     yield World(guestpass_target, client, mail=guestpass_mail.capture)
     client.close()

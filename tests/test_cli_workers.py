@@ -1,7 +1,7 @@
 """How `guestpass check` runs the scenarios: side by side in several processes by default, one after
 another for a small selection or a target whose clients all count as one; the mail of parallel
-workers read from the spool of the one capture server; the order the workers take the scenarios in;
-and the suite's step lookup, which must agree with pytest-bdd's."""
+workers read from the spool of the one capture server; timed requests answered alone; and the
+suite's step lookup, which must agree with pytest-bdd's."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from support import REPO, outcomes, run_check, served
 
 from guestpass.conformance import cli
 from guestpass.conformance.plugin import reference_durations
+from guestpass.conformance.request_lock import RequestLock
 from guestpass.conformance.target import Target
 from guestpass.fixtures.mail import MailCapture, MailSpool
 from guestpass.scenarios import scenario_ids
@@ -143,3 +146,44 @@ def test_the_suite_looks_steps_up_as_pytest_bdd_does(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout[-3000:]
     compared = json.loads(report.read_text())
     assert compared["steps"] > 50 and compared["differing"] == []
+
+
+def test_a_timed_request_is_answered_alone(tmp_path: Path) -> None:
+    """A request held alone waits for the requests in flight, and keeps new ones out until it is done."""
+    lock = RequestLock.create(tmp_path)
+    events: list[str] = []
+    in_flight, waiting = threading.Event(), threading.Event()
+
+    def earlier_request() -> None:
+        with lock.shared():
+            events.append("earlier request sent")
+            in_flight.set()
+            time.sleep(0.3)
+            events.append("earlier request answered")
+
+    def timed_request() -> None:
+        in_flight.wait()
+        waiting.set()
+        with lock.alone():
+            events.append("timed request sent")
+            time.sleep(0.3)
+            events.append("timed request answered")
+
+    def later_request() -> None:
+        waiting.wait()
+        time.sleep(0.1)
+        with lock.shared():
+            events.append("later request sent")
+
+    threads = [threading.Thread(target=work) for work in (earlier_request, timed_request, later_request)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert events == [
+        "earlier request sent",
+        "earlier request answered",
+        "timed request sent",
+        "timed request answered",
+        "later request sent",
+    ]
