@@ -61,9 +61,9 @@ def _check_parser(sub: argparse._SubParsersAction) -> None:
         type=workers_option,
         default=AUTO,
         metavar="N|auto",
-        help="run scenarios in N processes side by side (pytest-xdist); 0 or 1: one after another; auto (the "
-        "default): side by side when the run is large enough and the target tells its clients apart by a "
-        "rate-limit header",
+        help="run the scenarios in N processes side by side (pytest-xdist); 0 or 1: one after another; auto (the "
+        "default): side by side against the embedded reference servers when the run is large enough, one after "
+        "another against a server given by --target or --base-url",
     )
     check.add_argument(
         "--expected-failures", type=Path, help="TOML file of scenarios the target is known to fail, with reasons"
@@ -97,13 +97,15 @@ def workers_option(value: str) -> int | str:
 
 
 def chosen_workers(args: argparse.Namespace, target: Target | None) -> int:
-    """How many processes run the scenarios; 0 for this process alone. Under `auto`, a target whose
-    clients are not told apart by a rate-limit header (one given only by URL, say) runs one scenario at
-    a time: all of them count as one client there, so scenarios side by side would use up each other's
-    limits."""
+    """How many processes run the scenarios; 0 for this process alone. Under `auto`, only the embedded
+    reference servers, which are made for it, get several: a server given by --target or --base-url
+    gets one scenario at a time unless --workers says otherwise. Side by side, each scenario's requests
+    come slower, and a limit that refills over time (GoTrue's token buckets) may then let through an
+    attempt it would refuse; a target whose clients are not told apart by a rate-limit header has its
+    limits shared by all the scenarios."""
     if args.workers != AUTO:
         return args.workers if args.workers > 1 else 0
-    if target is not None and not target.rate_limits.header:
+    if target is not None:
         return 0
     workers = min(
         MAX_AUTO_WORKERS,

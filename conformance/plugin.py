@@ -180,7 +180,9 @@ def long_ones_early(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 
 def reference_durations() -> dict[str, float]:
-    """Seconds each of the slower scenarios takes against the embedded reference server, examples together."""
+    """Seconds each of the slower scenarios (half a second or more) takes against the embedded reference
+    server, one after another, the examples of an outline together: from the results of
+    `guestpass check --workers 0`. An ID missing here counts as a short scenario."""
     return json.loads(DURATIONS.read_text())
 
 

@@ -44,7 +44,6 @@ def test_the_whole_suite_runs_side_by_side_by_default(monkeypatch: pytest.Monkey
     monkeypatch.setattr(cli, "cores", lambda: 2)
     assert check_args().workers == cli.AUTO
     assert cli.chosen_workers(check_args(), None) == 8
-    assert cli.chosen_workers(check_args(), target("X-Forwarded-For")) == 8
     monkeypatch.setattr(cli, "cores", lambda: 1)
     assert cli.chosen_workers(check_args(), None) == 4
 
@@ -55,9 +54,10 @@ def test_a_small_selection_runs_in_one_process() -> None:
     assert cli.chosen_workers(check_args("--capability", "core"), None) > 1
 
 
-def test_a_target_whose_clients_count_as_one_runs_in_one_process() -> None:
+def test_a_server_the_suite_did_not_start_gets_one_scenario_at_a_time_unless_asked() -> None:
+    assert cli.chosen_workers(check_args(), target("X-Forwarded-For")) == 0
     assert cli.chosen_workers(check_args(), target(None)) == 0
-    assert cli.chosen_workers(check_args("--workers", "3"), target(None)) == 3  # as asked
+    assert cli.chosen_workers(check_args("--workers", "3"), target("X-Forwarded-For")) == 3
 
 
 @pytest.mark.parametrize(("given", "chosen"), [("0", 0), ("1", 0), ("2", 2), ("6", 6)])
