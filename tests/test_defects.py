@@ -55,8 +55,6 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
             "--results",
             str(results),
             "--strict",  # a SHOULD-level failure counts as caught
-            "--workers",  # one process per check: three checks run at once already
-            "0",
             *[f"--capability={capability}" for capability in defect.capabilities],
             "--",
             "-q",
