@@ -133,15 +133,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the order it collects in is the order sent out
         long_ones_early(config, items)
         for item in items:
-            if measures_answer_times(item):
-                item.add_marker(pytest.mark.xdist_group(TIMING_GROUP))
+            if measures_answer_times(item) and (info := scenario_info(item)):
+                item.add_marker(pytest.mark.xdist_group(f"{TIMING_GROUP}-{info.capability}"))
 
 
 def measures_answer_times(item: pytest.Item) -> bool:
     """Whether the scenario compares answer times. Each of its timed requests is answered while no other
-    request of the suite is in flight (`guestpass.conformance.request_lock`), and the scenarios that time
-    answers run one after another in one process (pytest-xdist's group `timing`), so that their
-    hundreds of timed requests do not take turns."""
+    request of the suite is in flight (`guestpass.conformance.request_lock`), and the scenarios of one
+    capability that time answers run one after another in one process (pytest-xdist's group
+    `timing-<capability>`), so that the setup of one (its users, their mail) does not load the server
+    another one times."""
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
     return template is not None and any(step.name == ANSWER_TIMES_STEP for step in template.steps)
 
