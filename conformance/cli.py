@@ -7,6 +7,7 @@ import asyncio
 import difflib
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -55,7 +56,15 @@ def _check_parser(sub: argparse._SubParsersAction) -> None:
         dest="capabilities",
         help="run only this capability's scenarios (repeatable)",
     )
-    check.add_argument("--workers", type=int, default=0, help="run scenarios in N processes (pytest-xdist)")
+    check.add_argument(
+        "--workers",
+        type=workers_option,
+        default=AUTO,
+        metavar="N|auto",
+        help="run the scenarios in N processes side by side (pytest-xdist); 0 or 1: one after another; auto (the "
+        "default): side by side against the embedded reference servers when the run is large enough, one after "
+        "another against a server given by --target or --base-url",
+    )
     check.add_argument(
         "--expected-failures", type=Path, help="TOML file of scenarios the target is known to fail, with reasons"
     )
@@ -64,6 +73,67 @@ def _check_parser(sub: argparse._SubParsersAction) -> None:
         "--html", type=Path, help="write the HTML report here (default: report.html next to the results file)"
     )
     check.add_argument("pytest_args", nargs="*", help="further pytest arguments, after --")
+
+
+AUTO = "auto"
+# `--workers auto`: most of a scenario's time is spent waiting (for mail, for an expiry to pass), so
+# several processes per core keep the cores busy (on two cores the whole suite finishes soonest with
+# eight); each costs about a second of processor time to start, so a small run stays in one process.
+WORKERS_PER_CORE = 4
+MAX_AUTO_WORKERS = 8
+SCENARIOS_PER_WORKER = 15
+
+
+def workers_option(value: str) -> int | str:
+    if value == AUTO:
+        return AUTO
+    try:
+        workers = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes or {AUTO}: {value!r}") from None
+    if workers < 0:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {value!r}")
+    return workers
+
+
+def chosen_workers(args: argparse.Namespace, target: Target | None) -> int:
+    """How many processes run the scenarios; 0 for this process alone. Under `auto`, only the embedded
+    reference servers, which are made for it, get several: a server given by --target or --base-url
+    gets one scenario at a time unless --workers says otherwise. Side by side, each scenario's requests
+    come slower, and a limit that refills over time (GoTrue's token buckets) may then let through an
+    attempt it would refuse; a target whose clients are not told apart by a rate-limit header has its
+    limits shared by all the scenarios."""
+    if args.workers != AUTO:
+        return args.workers if args.workers > 1 else 0
+    if target is not None:
+        return 0
+    workers = min(
+        MAX_AUTO_WORKERS,
+        WORKERS_PER_CORE * cores(),
+        selected_scenarios(args.ids, args.capabilities) // SCENARIOS_PER_WORKER,
+    )
+    return workers if workers > 1 else 0
+
+
+def cores() -> int:
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def selected_scenarios(ids: Sequence[str], capabilities: Sequence[str]) -> int:
+    """How many scenarios `--id` and `--capability` select (every scenario without either)."""
+    from guestpass.scenarios import ID_TAG_IN_TEXT, feature_files
+
+    count = 0
+    for feature in feature_files():
+        header, _, body = feature.read_text().partition("Feature:")
+        if capabilities and not set(capabilities) & set(re.findall(r"@([\w-]+)", header)):
+            continue
+        count += sum(1 for found in ID_TAG_IN_TEXT.findall(body) if not ids or found in ids)
+    return count
 
 
 # The plugins the suite runs on, loaded by name: other installed plugins stay out (plugin autoloading
@@ -105,7 +175,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv.append("--guestpass-strict")
     argv += ["--guestpass-replay", replay_command(args)]
     if args.workers:
-        argv += ["-n", str(args.workers)]
+        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
     return argv + list(args.pytest_args)
 
 
@@ -159,6 +229,7 @@ def check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if target is not None and unreachable(target):
         return EXIT_USAGE
+    args.workers = chosen_workers(args, target)
     previous = modified(args.results)
     with plugin_autoload_off():
         code = run_suite(args, target)
@@ -216,23 +287,34 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
     if not args.workers:
         return pytest.main(pytest_arguments(args))
     from guestpass.conformance.embedded import reference_servers
+    from guestpass.conformance.request_lock import RequestLock
     from guestpass.fixtures.captcha import CaptchaVerifier
     from guestpass.fixtures.mail import MailCapture
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
-        workdir, shared = Path(scratch), []
+        workdir = Path(scratch)
+        RequestLock.create(workdir)
+        shared = ["--guestpass-request-lock", str(workdir)]
         if target is None:
             target = stack.enter_context(reference_servers(workdir / "reference", database_url=args.database_url))
             shared += ["--guestpass-target", str(workdir / "reference" / "target.toml")]
         if target.mail.smtp_capture_port is not None:
             (workdir / "mail").mkdir()
-            stack.enter_context(MailCapture(target.mail.smtp_capture_port, spool=workdir / "mail"))
-            shared += ["--guestpass-mail-spool", str(workdir / "mail")]
+            try:
+                stack.enter_context(MailCapture(target.mail.smtp_capture_port, spool=workdir / "mail"))
+                shared += ["--guestpass-mail-spool", str(workdir / "mail")]
+            except OSError as error:  # the workers report the mail scenarios not applicable, as one process would
+                problem = f"cannot listen on the capture SMTP port {target.mail.smtp_capture_port}: {error}"
+                shared += ["--guestpass-mail-problem", problem]
         if target.claims("captcha") and target.captcha.drivable:
             settings = target.captcha
             sites = {settings.secret or "": settings.site_key or ""}
-            stack.enter_context(CaptchaVerifier(settings.siteverify_port or 0, sites=sites))
-            shared += ["--guestpass-captcha-shared"]
+            try:
+                stack.enter_context(CaptchaVerifier(settings.siteverify_port or 0, sites=sites))
+                shared += ["--guestpass-captcha-shared"]
+            except OSError as error:
+                problem = f"cannot listen on the siteverify port {settings.siteverify_port}: {error}"
+                shared += ["--guestpass-captcha-problem", problem]
         return pytest.main(pytest_arguments(args) + shared)
 
 

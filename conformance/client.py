@@ -7,11 +7,13 @@ import itertools
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import httpx
 
+from guestpass.conformance.request_lock import RequestLock
 from guestpass.conformance.session_check import SessionLedger
 from guestpass.conformance.transcript import Exchange, Transcript
 
@@ -43,6 +45,7 @@ class ApiClient:
         timeout: float = 15.0,
         instances: Sequence[str] = (),
         sessions: SessionLedger | None = None,
+        request_lock: RequestLock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.instances = (self.base_url, *(url.rstrip("/") for url in instances))
@@ -53,7 +56,26 @@ class ApiClient:
         self.rate_limit_header = rate_limit_header
         self.client_key = client_key
         self.sessions = sessions
+        self.request_lock = request_lock
+        self._alone = False
+        self.last_seconds = 0.0  # how long the last request took to be answered
         self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context())
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        """Requests sent in this block are answered while no other request of the suite is in flight
+        (`guestpass.conformance.request_lock`), when other processes send requests too."""
+        self._alone = True
+        try:
+            yield
+        finally:
+            self._alone = False
+
+    def turn(self) -> AbstractContextManager[None]:
+        """What a request to the target holds while it is sent and answered (nothing in a process of its own)."""
+        if self.request_lock is None:
+            return nullcontext()
+        return self.request_lock.alone() if self._alone else self.request_lock.shared()
 
     def default_headers(self, *, api_version: bool) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "X-Client-Info": f"{USER_AGENT}/1"}
@@ -86,10 +108,12 @@ class ApiClient:
         request = self._http.build_request(
             method, self.root(base_url) + path, json=json, content=content, headers=all_headers
         )
-        sent_at, started = time.time(), time.perf_counter()
-        response = self._http.send(request)
-        response.read()
-        self.transcript.record(Exchange(request, response, (time.perf_counter() - started) * 1000))
+        with self.turn():
+            sent_at, started = time.time(), time.perf_counter()
+            response = self._http.send(request)
+            response.read()
+            self.last_seconds = time.perf_counter() - started
+        self.transcript.record(Exchange(request, response, self.last_seconds * 1000))
         if self.sessions is not None:
             self.sessions.observe(request, response, sent_at, time.time())
         return response

@@ -165,12 +165,13 @@ def _reference_servers(
     provider: OidcProvider | None,
 ) -> Iterator[Target]:
     mail = ["--smtp-port", str(free_port())]
-    # the captcha variant signs with the main server's key, so the target's admin key works there too
+    # the variants are the same server configured otherwise: they sign with its key, so the target's admin
+    # key works there too
     shared_key = {"GUESTPASS_JWT_SECRET": os.environ.get("GUESTPASS_JWT_SECRET") or secrets.token_urlsafe(48)}
     captcha = captcha_settings()
     servers = {"main": start_server(command, workdir, "main", database_url, mail, {**oidc_env, **shared_key})}
     for name, flags in VARIANTS.items() if variants else ():
-        env = {**oidc_env, **shared_key, **captcha_env(captcha)} if name == CAPTCHA_VARIANT else oidc_env
+        env = {**oidc_env, **shared_key, **(captcha_env(captcha) if name == CAPTCHA_VARIANT else {})}
         servers[name] = start_server(command, workdir, name, None, [*flags, *mail], env)
     try:
         described = {name: server.wait_until_listening() for name, server in servers.items()}

@@ -5,6 +5,7 @@ Everything here acts only on guestpass scenarios, so installing guestpass change
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from guestpass.conformance.capabilities import CAPABILITIES, LEVELS
 from guestpass.conformance.expectations import Expectation, ExpectationsError, load_expectations
 from guestpass.conformance.results import OUTCOMES, UNEXPECTED, ResultsRecorder, outcome_of, scenario_record
 from guestpass.conformance.scenario_info import ScenarioInfo
+from guestpass.conformance.timing import ANSWER_TIMES_STEP
 from guestpass.conformance.transcript import Transcript
 from guestpass.scenarios import FEATURES_DIR, scenario_ids
 
@@ -23,6 +25,10 @@ INFO = pytest.StashKey[ScenarioInfo]()
 RECORDER = pytest.StashKey[ResultsRecorder]()
 EXPECTATIONS = pytest.StashKey[dict[str, Expectation]]()
 TRANSCRIPT = pytest.StashKey[Transcript]()
+DURATIONS = Path(__file__).parent / "durations.json"
+TIMING_GROUP = "timing"
+LONG_SECONDS = 1.0  # a scenario this long (an example of an outline: its share) mostly waits
+LONG_SPREAD = 1.0  # the long scenarios are all handed out by the time this share of the short ones is
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,11 +36,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--guestpass-base-url", help="auth root of the server under test (default: embedded server)")
     group.addoption("--guestpass-target", help="target file (TOML) describing the server under test")
     group.addoption("--guestpass-mail-spool", help="read the target's mail from this spool folder")
+    group.addoption("--guestpass-mail-problem", help="why the suite cannot read the target's mail")
     group.addoption(
         "--guestpass-captcha-shared",
         action="store_true",
         help="another process runs the stand-in captcha verifier on the target's siteverify port",
     )
+    group.addoption("--guestpass-captcha-problem", help="why the suite cannot run the stand-in captcha verifier")
+    group.addoption("--guestpass-request-lock", help="folder of the request lock shared with other processes")
     group.addoption(
         "--guestpass-instance", action="append", default=[], help="another process serving the target (repeatable)"
     )
@@ -96,6 +105,7 @@ def scenario_tags() -> dict[str, str]:
     return tags
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted_ids = set(config.getoption("guestpass_id"))
     wanted_capabilities = set(config.getoption("guestpass_capability"))
@@ -120,20 +130,61 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
-    if config.getoption("numprocesses", None):
-        longest_first(config, items)
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the order it collects in is the order sent out
+        long_ones_early(config, items)
+        for item in items:
+            if measures_answer_times(item) and (info := scenario_info(item)):
+                item.add_marker(pytest.mark.xdist_group(f"{TIMING_GROUP}-{info.capability}"))
 
 
-def longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Parallel workers finish sooner when the scenarios that took longest last time (those waiting
-    out an expiry) start first. Every worker reads the same previous results, so all agree on the order."""
+def measures_answer_times(item: pytest.Item) -> bool:
+    """Whether the scenario compares answer times. Each of its timed requests is answered while no other
+    request of the suite is in flight (`guestpass.conformance.request_lock`), and the scenarios of one
+    capability that time answers run one after another in one process (pytest-xdist's group
+    `timing-<capability>`), so that the setup of one (its users, their mail) does not load the server
+    another one times."""
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
+    return template is not None and any(step.name == ANSWER_TIMES_STEP for step in template.steps)
+
+
+def long_ones_early(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The order parallel workers take the scenarios in. The long ones (waiting out an expiry, mostly
+    idle) go early, longest first, so that none of them is left to finish alone at the end; the short
+    ones (mostly busy) go between them, so that the cores have work while the long ones wait, and
+    after them. How long a scenario takes: the previous results, else the reference server's
+    (`durations.json`), shared among the examples of an outline. Every worker reads the same files,
+    so all agree on the order."""
+    took = dict(reference_durations())
     results = config.getoption("guestpass_results", None)
     try:
         document = json.loads(Path(results).read_text()) if results else {}
     except (OSError, ValueError):
-        return
-    took = {scenario["id"]: scenario.get("duration_seconds") or 0.0 for scenario in document.get("scenarios", [])}
-    items.sort(key=lambda item: -took.get(info.id, 0.0) if (info := scenario_info(item)) else 0.0)
+        document = {}
+    for scenario in document.get("scenarios", []) if isinstance(document, dict) else []:
+        took[scenario["id"]] = scenario.get("duration_seconds") or 0.0
+    examples = Counter(info.id for item in items if (info := scenario_info(item)))
+
+    def seconds(item: pytest.Item) -> float:
+        info = scenario_info(item)
+        return took.get(info.id, 0.0) / examples[info.id] if info else 0.0
+
+    long = sorted((item for item in items if seconds(item) >= LONG_SECONDS), key=seconds, reverse=True)
+    short = [item for item in items if seconds(item) < LONG_SECONDS]
+    long_total = sum(map(seconds, long)) or 1.0
+    ordered, long_done = [], 0.0
+    for index, item in enumerate(short):
+        while long and long_done / long_total <= index / (len(short) * LONG_SPREAD):
+            long_done += seconds(long[0])
+            ordered.append(long.pop(0))
+        ordered.append(item)
+    items[:] = [*ordered, *long]
+
+
+def reference_durations() -> dict[str, float]:
+    """Seconds each of the slower scenarios (half a second or more) takes against the embedded reference
+    server, one after another, the examples of an outline together: from the results of
+    `guestpass check --workers 0`. An ID missing here counts as a short scenario."""
+    return json.loads(DURATIONS.read_text())
 
 
 @pytest.hookimpl(wrapper=True)

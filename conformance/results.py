@@ -78,11 +78,13 @@ def scenario_record(
     target: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """What one phase of a scenario contributes to the results. Plain data: pytest-xdist carries it
-    from the worker that ran the scenario to the process that writes the results."""
+    from the worker that ran the scenario to the process that writes the results. The transcript only
+    where the results keep it: a passed phase would carry every exchange for nothing."""
+    kept = transcript is not None and outcome[0] in KEEPS_TRANSCRIPT
     return {
         "info": dataclasses.asdict(info),
         "outcome": list(outcome),
-        "transcript": [exchange.as_dict() for exchange in transcript.exchanges] if transcript else None,
+        "transcript": [exchange.as_dict() for exchange in transcript.exchanges] if kept else None,
         "expected": expected,
         "target": target,
     }

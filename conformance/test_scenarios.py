@@ -2,6 +2,7 @@
 
 from pytest_bdd import scenarios
 
+from guestpass.conformance import step_lookup
 from guestpass.conformance.steps.addresses import *  # noqa: F403
 from guestpass.conformance.steps.admin import *  # noqa: F403  (step definitions are fixtures)
 from guestpass.conformance.steps.anonymous import *  # noqa: F403
@@ -29,4 +30,5 @@ from guestpass.conformance.steps.session_values import *  # noqa: F403
 from guestpass.conformance.world import applicable, guestpass_mail, guestpass_target, world  # noqa: F401
 from guestpass.scenarios import FEATURES_DIR
 
+step_lookup.install()
 scenarios(str(FEATURES_DIR))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 ALPHA = 0.001
 MARGIN = 0.25
 PAUSE_SECONDS = 0.015  # between two timed requests: the server's work after one answer must not slow the next
+ANSWER_TIMES_STEP = "the answer times do not tell registered addresses from unregistered ones"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pytest
 from guestpass.conformance.client import ApiClient
 from guestpass.conformance.embedded import reference_servers
 from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
+from guestpass.conformance.request_lock import RequestLock
 from guestpass.conformance.results import target_summary
 from guestpass.conformance.session_check import SessionLedger
 from guestpass.conformance.target import Target
@@ -122,8 +123,11 @@ class MailAccess:
 @pytest.fixture(scope="session")
 def guestpass_mail(request: pytest.FixtureRequest, guestpass_target: Target) -> Iterator[MailAccess]:
     """The capture SMTP server on the port the target mails to, if it names one; or the spool of the
-    one `guestpass check --workers` runs for all workers."""
+    one `guestpass check` runs for all its workers."""
     spool = request.config.getoption("guestpass_mail_spool")
+    if problem := request.config.getoption("guestpass_mail_problem"):  # the one capture server could not start
+        yield MailAccess(None, problem)
+        return
     if spool:
         yield MailAccess(MailSpool(Path(spool)))
         return
@@ -154,6 +158,9 @@ def world(request: pytest.FixtureRequest, guestpass_target: Target, guestpass_ma
         client_key=fresh_client_key(),
         instances=guestpass_target.instances,
         sessions=SessionLedger(),
+        request_lock=RequestLock(Path(folder))
+        if (folder := request.config.getoption("guestpass_request_lock"))
+        else None,
     )
     yield World(guestpass_target, client, mail=guestpass_mail.capture)
     client.close()

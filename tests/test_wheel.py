@@ -36,6 +36,7 @@ def test_wheel_installs_only_the_guestpass_namespace(wheel: Path) -> None:
         "guestpass/scenarios/anonymous.feature",
         "guestpass/reports/results.schema.json",
         "guestpass/conformance/pytest.ini",
+        "guestpass/conformance/durations.json",
         "guestpass/reference/storage/migrations/versions/0001_initial.py",
         "guestpass/reference/openapi.json",
         "guestpass/fixtures/oidc_provider/provider.mjs",

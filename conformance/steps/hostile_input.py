@@ -61,10 +61,10 @@ def send_large(
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     url = world.client.root() + path
-    started = time.perf_counter()
-    with httpx.Client(timeout=60, verify=tls_context()) as http:
+    with httpx.Client(timeout=60, verify=tls_context()) as http, world.client.turn():
+        started = time.perf_counter()
         response = http.request(method, url, content=in_chunks(raw) if chunked else raw, headers=headers)
-    elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed_ms = (time.perf_counter() - started) * 1000
     summary = httpx.Request(method, url, headers=response.request.headers, content=shown(body, raw, padded_field))
     world.client.transcript.record(Exchange(summary, response, elapsed_ms))
     return world.record(response)

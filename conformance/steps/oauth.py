@@ -62,7 +62,12 @@ def other_browser_get(world: World, url: str) -> httpx.Response:
     root = root_of(world, url)
     own = world.client
     browser = ApiClient(
-        root, own.transcript, apikey=own.apikey, rate_limit_header=own.rate_limit_header, sessions=own.sessions
+        root,
+        own.transcript,
+        apikey=own.apikey,
+        rate_limit_header=own.rate_limit_header,
+        sessions=own.sessions,
+        request_lock=own.request_lock,
     )
     browser.client_key = own.client_key
     try:
