@@ -11,6 +11,8 @@ from pathlib import Path
 
 PROJECT = Path(__file__).with_name("better_auth")
 SIGN_IN_PATH = "/api/auth/sign-in/anonymous"
+SIGN_UP_PATH = "/api/auth/sign-up/email"
+PASSWORD_PATH = "/api/auth/sign-in/email"
 STARTUP_TIMEOUT = 30
 
 

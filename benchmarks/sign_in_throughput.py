@@ -1,11 +1,12 @@
-"""Anonymous sign-ins, refreshes and password sign-ins per second against the reference server under uvicorn
-(1 and 2 workers, SQLite and PostgreSQL), each as a share of the ceiling (a bare Starlette route served by the
-same worker processes), with the workers' peak RSS; anonymous sign-ins against Better Auth (anonymous plugin,
-better-sqlite3, one Node process); and the same three flows against a Supabase Auth (GoTrue) server that is
-already running, given by --gotrue-url (its ceiling: GET /health). The load generator is wrk, a separate
-process on loopback (`apt-get install wrk`); each measurement lasts --seconds on --connections keep-alive
-connections. Password sign-ins hash as the reference server's test profile does (Argon2id, 64 KiB, one
-pass; --password-cost default for production's 64 MiB), and GoTrue with its own bcrypt cost 10.
+"""Anonymous sign-ins, refreshes and password sign-ins per second against the reference server under uvicorn (1
+and 2 workers, SQLite and PostgreSQL), each as a share of the ceiling (a bare Starlette route served by the
+same worker processes), with the workers' peak RSS; anonymous and email sign-ins against Better Auth
+(anonymous plugin, better-sqlite3, one Node process, its default password hashing: scrypt); and the same three
+flows against a Supabase Auth (GoTrue) server that is already running, given by --gotrue-url (its ceiling: GET
+/health). The load generator is wrk, a separate process on loopback (`apt-get install wrk`); each measurement
+lasts --seconds on --connections keep-alive connections. Password sign-ins hash as the reference server's test
+profile does (Argon2id, 64 KiB, one pass; --password-cost default for production's 64 MiB), and GoTrue with
+its own bcrypt cost 10.
 
     python benchmarks/sign_in_throughput.py [--seconds 10] [--connections 32] [--database sqlite|postgres]
         [--workers 1 --workers 2] [--no-better-auth] [--gotrue-url http://127.0.0.1:9999] [--flame-graphs DIR]
@@ -40,7 +41,9 @@ from guestpass.reference.storage.schema import users
 sys.path.insert(0, __file__.rpartition("/")[0])
 import loadgen
 import procfs
+from better_auth_process import PASSWORD_PATH as BETTER_AUTH_PASSWORD_PATH
 from better_auth_process import SIGN_IN_PATH, better_auth_server, unavailable
+from better_auth_process import SIGN_UP_PATH as BETTER_AUTH_SIGN_UP_PATH
 from ceiling_server import HELLO_PATH
 from loadgen import Measurement
 from postgres import scratch_database
@@ -51,6 +54,7 @@ STARTUP_TIMEOUT = 30
 RSS_TARGET_MIB = 100
 CEILING_SHARE_TARGET = 0.10
 BETTER_AUTH_RATIO_TARGET = 3.0
+BETTER_AUTH_PASSWORD_RATIO_TARGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -260,7 +264,18 @@ def measure_better_auth(load: Load) -> Figures:
                 http.cookies.clear()  # a signed-in visitor may not sign in anonymously again
         ceiling = with_server_cpu([pid], lambda: load.run(root + HELLO_PATH, "hello"))
         sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(sign_in_url, [pid], load)
-    return Figures("Better Auth, SQLite, 1 process", ceiling, sign_ins, None, None, peak_rss, startup_peak_rss, [])
+        passwords = measure_better_auth_passwords(root, pid, load)
+    label = "Better Auth, SQLite, 1 process"
+    return Figures(label, ceiling, sign_ins, None, passwords, peak_rss, startup_peak_rss, [])
+
+
+def measure_better_auth_passwords(root: str, pid: int, load: Load) -> Measurement:
+    """Email sign-ins of one user (Better Auth's own password hashing, scrypt) to compare password sign-ins with."""
+    email, password = f"bench-{time.time_ns()}@example.com", "benchmark-password-1"
+    account = {"email": email, "password": password, "name": "Benchmark"}
+    httpx.post(root + BETTER_AUTH_SIGN_UP_PATH, json=account, timeout=30).raise_for_status()
+    url = root + BETTER_AUTH_PASSWORD_PATH
+    return with_server_cpu([pid], lambda: load.run(url, "password_sign_in", email, password))
 
 
 # --- Supabase Auth (GoTrue), already running --------------------------------------------------------------
@@ -343,23 +358,39 @@ def report(results: list[Figures], better_auth: Figures | None, others: list[Fig
             print(f"{figures.label}: " + "; ".join(found))
     print()
     for figures in results:
-        print(f"{figures.label:<32} anonymous sign-ins: {verdict(figures, better_auth)}")
+        for line in verdicts(figures, better_auth):
+            print(f"{figures.label:<32} {line}")
 
 
-def verdict(figures: Figures, better_auth: Figures | None) -> str:
-    """Anonymous sign-ins against the targets, by throughput and (steadier on a busy machine) by CPU time."""
-    sign_ins, ceiling = figures.sign_ins, figures.ceiling
-    found = (
-        f"{100 * sign_ins.per_second / ceiling.per_second:.1f}% of the ceiling "
-        f"(by CPU per request {100 * ceiling.server_cpu_ms / sign_ins.server_cpu_ms:.1f}%; "
+def verdicts(figures: Figures, better_auth: Figures | None) -> list[str]:
+    """Each flow against its targets, by throughput and (steadier on a busy machine) by CPU time. Better Auth
+    has no refresh grant (its sessions are cookies): refreshes are held against its anonymous sign-ins."""
+    anonymous = better_auth.sign_ins if better_auth else None
+    passwords = better_auth.passwords if better_auth else None
+    flows = [
+        ("anonymous sign-ins", figures.sign_ins, anonymous, "anonymous sign-ins", BETTER_AUTH_RATIO_TARGET),
+        ("refreshes", figures.refreshes, anonymous, "anonymous sign-ins", BETTER_AUTH_RATIO_TARGET),
+        ("password sign-ins", figures.passwords, passwords, "email sign-ins", BETTER_AUTH_PASSWORD_RATIO_TARGET),
+    ]
+    return [
+        f"{name}: {verdict(flow, figures.ceiling)}" + (comparison(flow, other, what, target) if other else "")
+        for name, flow, other, what, target in flows
+        if flow is not None
+    ]
+
+
+def verdict(flow: Measurement, ceiling: Measurement) -> str:
+    return (
+        f"{100 * flow.per_second / ceiling.per_second:.1f}% of the ceiling "
+        f"(by CPU per request {100 * ceiling.server_cpu_ms / flow.server_cpu_ms:.1f}%; "
         f"target {100 * CEILING_SHARE_TARGET:.0f}%)"
     )
-    if better_auth is None:
-        return found
+
+
+def comparison(flow: Measurement, other: Measurement, what: str, target: float) -> str:
     return (
-        f"{found}, {sign_ins.per_second / better_auth.sign_ins.per_second:.2f}x Better Auth's "
-        f"(by CPU per request {better_auth.sign_ins.server_cpu_ms / sign_ins.server_cpu_ms:.2f}x; "
-        f"target {BETTER_AUTH_RATIO_TARGET:.0f}x)"
+        f", {flow.per_second / other.per_second:.2f}x Better Auth's {what} "
+        f"(by CPU per request {other.server_cpu_ms / flow.server_cpu_ms:.2f}x; target {target:.0f}x)"
     )
 
 

@@ -32,7 +32,7 @@ Send = Callable[[EmailMessage], Awaitable[None]]
 BATCH = 8
 LEASE = timedelta(seconds=60)
 MAX_RETRY_WAIT = 300.0
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # for rows other processes wrote, and leases of processes that went away
 
 
 class Courier:
@@ -53,10 +53,9 @@ class Courier:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        poll = min(POLL_SECONDS, self.config.mail_retry_seconds)
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._due.wait(), timeout=poll)
+                await asyncio.wait_for(self._due.wait(), timeout=POLL_SECONDS)
             self._due.clear()
             try:
                 while await self.deliver_due():
@@ -114,6 +113,7 @@ class Courier:
                 .where(mail_outbox.c.id == row["id"])
                 .values(next_attempt_at=now + timedelta(seconds=wait), locked_until=None, last_error=error)
             )
+        asyncio.get_running_loop().call_later(wait + 0.05, self.wake)  # a moment after it is due
 
     async def _forget(self, row_id: uuid.UUID) -> None:
         async with self.db.transaction() as conn:

@@ -1,5 +1,7 @@
-// Better Auth with its anonymous plugin on better-sqlite3, on a plain node:http server, for the sign-in
-// benchmark: POST /api/auth/sign-in/anonymous, and GET /__hello (this process's ceiling).
+// Better Auth with its anonymous plugin and email and password sign-in (its default password hashing,
+// scrypt) on better-sqlite3, on a plain node:http server, for the sign-in benchmark:
+// POST /api/auth/sign-in/anonymous, POST /api/auth/sign-up/email, POST /api/auth/sign-in/email, and
+// GET /__hello (this process's ceiling).
 //
 //   node server.mjs --database FILE [--port 0]
 //
@@ -36,6 +38,7 @@ server.listen(Number(values.port), "127.0.0.1", async () => {
     secret: randomBytes(32).toString("hex"),
     rateLimit: { enabled: false },
     telemetry: { enabled: false },
+    emailAndPassword: { enabled: true },
     plugins: [anonymous()],
   });
   const { runMigrations } = await getMigrations(auth.options);
