@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,12 +89,21 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return error_response(request, ApiError(ErrorCode.unexpected_failure))
 
 
+def settle_the_heap() -> None:
+    """What was made to start (modules, the schema, compiled statements) lives as long as the process: out of
+    the collector's sight, its full collections no longer walk it on every request that triggers one (they
+    set the p99 latency under load)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(config: Config) -> Starlette:
     runtime = Runtime.build(config)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.courier.start()
+        settle_the_heap()
         yield
         await runtime.courier.stop()
         await runtime.db.dispose()

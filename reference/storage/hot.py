@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from guestpass.reference.storage.schema import identities, mfa_factors, refresh_tokens, sessions, users
+from guestpass.reference.storage.urls import ssl_mode
 
 Row = Mapping[str, Any]
 POOL_SIZE = 10
@@ -70,7 +71,8 @@ class HotPaths(ABC):
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             return SqliteHotPaths(parsed.database or ":memory:", writer_turn)
-        return PostgresHotPaths(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+        dsn, mode = ssl_mode(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+        return PostgresHotPaths(dsn, mode)
 
     @abstractmethod
     async def sign_in_anonymously(self, sign_in: AnonymousSignIn) -> int | None:
@@ -194,16 +196,17 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
 
 
 class PostgresHotPaths(HotPaths):
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
+    def __init__(self, dsn: str, ssl_mode: str | None) -> None:
+        self._dsn, self._ssl = dsn, ssl_mode
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
     async def _connections(self) -> asyncpg.Pool:
+        ssl = {"ssl": self._ssl} if self._ssl else {}
         async with self._opening:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=POOL_SIZE, reset=_nothing_to_reset
+                    self._dsn, min_size=1, max_size=POOL_SIZE, reset=_nothing_to_reset, **ssl
                 )
         return self._pool
 
