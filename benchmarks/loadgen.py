@@ -23,6 +23,7 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     server_cpu_seconds: float = 0.0
+    machine_busy: float = 0.0  # share of all the machine's cores busy (server, wrk, database, anything else)
 
     @property
     def per_second(self) -> float:
