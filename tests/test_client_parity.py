@@ -71,7 +71,7 @@ def arguments(server: dict[str, Any], provider: OidcProvider, label: str) -> lis
     return [
         *("--base-url", server["base_url"], "--anon-key", server["keys"]["anon"], "--service-key", service_key),
         *("--mail-spool", str(server["spool"]), "--provider", PROVIDER),
-        *("--id-token", token, "--nonce", raw_nonce),
+        *("--id-token", token, f"--nonce={raw_nonce}"),  # `=`: a nonce may start with "-"
     ]
 
 

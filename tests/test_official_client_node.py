@@ -68,7 +68,8 @@ def test_auth_js_signs_in_refreshes_reaches_aal2_and_signs_out(
     raw_nonce = secrets.token_urlsafe(24)
     token = an_id_token(provider, target, raw_nonce)
     command = [NODE, "auth_js_check.mjs", "--base-url", target["base_url"], "--anon-key", target["keys"]["anon"]]
-    command += ["--provider", "guestpass", "--id-token", token, "--nonce", raw_nonce]
+    # `--nonce=…`: a nonce may start with "-", which Node's parseArgs would take for an option
+    command += ["--provider", "guestpass", "--id-token", token, f"--nonce={raw_nonce}"]
     completed = subprocess.run(command, cwd=client_dir, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.splitlines()[-1] == "all 9 steps passed"
