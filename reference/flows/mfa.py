@@ -85,10 +85,13 @@ async def drop_expired_factors(conn: AsyncConnection, config: Config, user_id: u
 
 async def refuse_new_factor_at_aal1(conn: AsyncConnection, caller: Caller, factor: RowMapping) -> None:
     """A factor enrolled while the user had no verified one (perhaps by someone who has only the password)
-    cannot raise an aal1 session once the user has verified another one: it needs aal2 from then on."""
+    cannot raise an aal1 session once the user has verified another one: it needs aal2 from then on. On
+    PostgreSQL the factors are read after `factor` was: a parallel answer may have verified `factor` itself
+    meanwhile, which is no other factor (that answer's challenge is spent: 422, not 403)."""
     if factor["status"] == VERIFIED or caller.session["aal"] == AAL2:
         return
-    if any(other["status"] == VERIFIED for other in await factors_of(conn, caller.user["id"])):
+    others = [other for other in await factors_of(conn, caller.user["id"]) if other["id"] != factor["id"]]
+    if any(other["status"] == VERIFIED for other in others):
         raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to verify a new factor while another is verified")
 
 
