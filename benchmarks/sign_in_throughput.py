@@ -239,11 +239,18 @@ def measure_token_grants(auth_url: str, pids: list[int], load: Load, tokens_file
     """Refreshes rotating the pooled tokens, then password sign-ins of one user signed up for them."""
     refresh_url = auth_url + "/token?grant_type=refresh_token"
     refreshes = with_server_cpu(pids, lambda: load.run(refresh_url, "refresh", str(tokens_file)))
-    email, password = f"bench-{time.time_ns()}@example.com", "benchmark-password-1"
-    httpx.post(auth_url + "/signup", json={"email": email, "password": password}, timeout=30).raise_for_status()
-    password_url = auth_url + "/token?grant_type=password"
-    passwords = with_server_cpu(pids, lambda: load.run(password_url, "password_sign_in", email, password))
+    passwords = measure_password_sign_ins(auth_url + "/signup", auth_url + "/token?grant_type=password", pids, load)
     return refreshes, passwords
+
+
+def measure_password_sign_ins(
+    sign_up_url: str, sign_in_url: str, pids: list[int], load: Load, **account: str
+) -> Measurement:
+    """Password sign-ins of one user, signed up first with `account`'s further fields."""
+    email, password = f"bench-{time.time_ns()}@example.com", "benchmark-password-1"
+    body = {"email": email, "password": password, **account}
+    httpx.post(sign_up_url, json=body, timeout=30).raise_for_status()
+    return with_server_cpu(pids, lambda: load.run(sign_in_url, "password_sign_in", email, password))
 
 
 def on_database(database: str, measure: Callable[[str], Figures]) -> Figures:
@@ -270,18 +277,11 @@ def measure_better_auth(load: Load) -> Figures:
                 http.cookies.clear()  # a signed-in visitor may not sign in anonymously again
         ceiling = with_server_cpu([pid], lambda: load.run(root + HELLO_PATH, "hello"))
         sign_ins, peak_rss, startup_peak_rss = measure_sign_ins(sign_in_url, [pid], load)
-        passwords = measure_better_auth_passwords(root, pid, load)
+        passwords = measure_password_sign_ins(  # its email sign-ins, with its own hashing (scrypt)
+            root + BETTER_AUTH_SIGN_UP_PATH, root + BETTER_AUTH_PASSWORD_PATH, [pid], load, name="Benchmark"
+        )
     label = "Better Auth, SQLite, 1 process"
     return Figures(label, ceiling, sign_ins, None, passwords, peak_rss, startup_peak_rss, [])
-
-
-def measure_better_auth_passwords(root: str, pid: int, load: Load) -> Measurement:
-    """Email sign-ins of one user (Better Auth's own password hashing, scrypt) to compare password sign-ins with."""
-    email, password = f"bench-{time.time_ns()}@example.com", "benchmark-password-1"
-    account = {"email": email, "password": password, "name": "Benchmark"}
-    httpx.post(root + BETTER_AUTH_SIGN_UP_PATH, json=account, timeout=30).raise_for_status()
-    url = root + BETTER_AUTH_PASSWORD_PATH
-    return with_server_cpu([pid], lambda: load.run(url, "password_sign_in", email, password))
 
 
 # --- Supabase Auth (GoTrue), already running --------------------------------------------------------------

@@ -20,7 +20,7 @@ from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import Runtime
 from guestpass.reference.storage.schema import refresh_tokens, sessions, users
-from guestpass.reference.users import factors_of, identities_of, update_user, user_body
+from guestpass.reference.users import owned_rows, update_user, user_body
 
 LogoutScope = Literal["global", "local", "others"]
 MAX_GENERATIONS = 64  # how far a racing tab's token may lag behind the active one
@@ -214,9 +214,8 @@ def access_token_claims(runtime: Runtime, user: Mapping[str, Any], session: Mapp
 
 
 async def session_json(conn: AsyncConnection, runtime: Runtime, grant: Grant) -> dict[str, Any]:
-    user = grant.user
-    factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
-    return session_body(runtime, user, grant.session, grant.refresh_token, await identities_of(conn, user), factors)
+    owned = await owned_rows(conn, grant.user)
+    return session_body(runtime, grant.user, grant.session, grant.refresh_token, *owned)
 
 
 def session_body(

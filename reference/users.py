@@ -217,8 +217,13 @@ def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[st
 
 
 async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
+    return user_body(user, *await owned_rows(conn, user))
+
+
+async def owned_rows(conn: AsyncConnection, user: RowMapping) -> tuple[list[RowMapping], list[RowMapping]]:
+    """The rows the wire user lists: its identities and (unless anonymous) its factors."""
     factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
-    return user_body(user, await identities_of(conn, user), factors)
+    return await identities_of(conn, user), factors
 
 
 def user_body(

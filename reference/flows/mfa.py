@@ -90,8 +90,8 @@ async def refuse_new_factor_at_aal1(conn: AsyncConnection, caller: Caller, facto
     meanwhile, which is no other factor (that answer's challenge is spent: 422, not 403)."""
     if factor["status"] == VERIFIED or caller.session["aal"] == AAL2:
         return
-    others = [other for other in await factors_of(conn, caller.user["id"]) if other["id"] != factor["id"]]
-    if any(other["status"] == VERIFIED for other in others):
+    factors = await factors_of(conn, caller.user["id"])
+    if any(other["status"] == VERIFIED and other["id"] != factor["id"] for other in factors):
         raise ApiError(ErrorCode.insufficient_aal, "AAL2 required to verify a new factor while another is verified")
 
 

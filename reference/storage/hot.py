@@ -197,16 +197,15 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
 
 class PostgresHotPaths(HotPaths):
     def __init__(self, dsn: str, ssl_mode: str | None) -> None:
-        self._dsn, self._ssl = dsn, ssl_mode
+        self._dsn, self._ssl = dsn, {"ssl": ssl_mode} if ssl_mode else {}
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
     async def _connections(self) -> asyncpg.Pool:
-        ssl = {"ssl": self._ssl} if self._ssl else {}
         async with self._opening:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=POOL_SIZE, reset=_nothing_to_reset, **ssl
+                    self._dsn, min_size=1, max_size=POOL_SIZE, reset=_nothing_to_reset, **self._ssl
                 )
         return self._pool
 
