@@ -1,4 +1,4 @@
-"""The async engine and its transactions, for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+"""The async engine and its transactions, for SQLite (aiosqlite, run on the loop) and PostgreSQL (asyncpg)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from guestpass.reference.storage import sqlite_loop
 from guestpass.reference.storage.hot import HotPaths
 from guestpass.reference.storage.urls import ssl_mode
 
@@ -56,7 +57,7 @@ def dialect_insert(conn: AsyncConnection) -> Any:
 def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(url, pool_size=5, max_overflow=10)
+        engine = create_async_engine(url, pool_size=5, max_overflow=10, async_creator=sqlite_loop.connector(url))
         _serialize_sqlite_writers(engine)
         return engine
     url, mode = ssl_mode(url)

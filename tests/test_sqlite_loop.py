@@ -1,0 +1,74 @@
+"""SQLite statements of the async engine run on the event loop's thread, but waiting for a write lock that
+another process holds never stops the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from guestpass.reference.storage.db import Database
+
+HELD_SECONDS = 0.5
+
+
+async def statement_thread(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.transaction() as conn:
+            raw = await conn.get_raw_connection()
+            raw.driver_connection._conn.create_function("thread_id", 0, threading.get_ident)
+            return (await conn.execute(text("SELECT thread_id()"))).scalar_one()
+    finally:
+        await db.dispose()
+
+
+def test_statements_run_on_the_loops_thread(tmp_path: Path) -> None:
+    assert asyncio.run(statement_thread(f"sqlite:///{tmp_path / 'loop.db'}")) == threading.get_ident()
+
+
+async def ticks_while_locked_out(url: str, other: sqlite3.Connection) -> tuple[int, float]:
+    """How often the loop ran a 10 ms timer while a transaction waited for `other` to let go of the write
+    lock, and how long that transaction waited."""
+    db = Database(url)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> float:
+        started = time.monotonic()
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+        return time.monotonic() - started
+
+    try:
+        ticking = asyncio.create_task(ticker())
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(HELD_SECONDS)
+        other.commit()
+        waited = await writing
+        ticking.cancel()
+        return ticks, waited
+    finally:
+        await db.dispose()
+
+
+def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    ticks, waited = asyncio.run(ticks_while_locked_out(f"sqlite:///{path}", other))
+    assert waited >= HELD_SECONDS * 0.8, f"the transaction did not wait for the lock: {waited:.3f} s"
+    assert ticks >= HELD_SECONDS / 0.01 / 2, f"the loop ran its timer {ticks} times in {HELD_SECONDS} s"
+    assert [row[0] for row in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
