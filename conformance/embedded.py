@@ -34,12 +34,16 @@ class ServerProcess:
     log_file: Path
 
     def wait_until_listening(self) -> dict:
+        return self.wait_for(self.target_file)
+
+    def wait_for(self, target_file: Path) -> dict:
+        """The description the server writes to `target_file` once it listens."""
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not self.target_file.exists():
+        while not target_file.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise TargetError(f"the reference server did not start:\n{self.log_file.read_text()[-4000:]}")
             time.sleep(0.05)
-        return tomllib.loads(self.target_file.read_text())
+        return tomllib.loads(target_file.read_text())
 
     def stop(self) -> None:
         self.process.terminate()
@@ -59,10 +63,23 @@ def start_server(
     env: dict[str, str] | None = None,
 ) -> ServerProcess:
     """One server on an ephemeral port, with a fresh SQLite file unless `database_url` is given."""
-    target_file, log_file = workdir / f"{name}.target.toml", workdir / f"{name}.log"
+    args = serve_arguments(workdir, name, database_url, extra_args)
+    return launch([*command, *args], workdir / f"{name}.target.toml", workdir / f"{name}.log", env)
+
+
+def start_servers(command: Sequence[str], workdir: Path, specs: dict[str, dict]) -> ServerProcess:
+    """Several servers in one process (`--servers`): `specs` maps a name to the `args` and `env` of each.
+    The process's target file is the first server's; `wait_for` reads the others'."""
+    spec_file = workdir / "servers.json"
+    spec_file.write_text(json.dumps(specs))
+    first = workdir / f"{next(iter(specs))}.target.toml"
+    return launch([*command, "--servers", str(spec_file)], first, workdir / "servers.log", None)
+
+
+def serve_arguments(workdir: Path, name: str, database_url: str | None, extra_args: Sequence[str]) -> list[str]:
     database_url = database_url or f"sqlite:///{workdir / (name + '.db')}"
-    args = [
-        *command,
+    target_file = workdir / f"{name}.target.toml"
+    return [
         "--port",
         "0",
         "--profile",
@@ -73,6 +90,9 @@ def start_server(
         str(target_file),
         *extra_args,
     ]
+
+
+def launch(args: Sequence[str], target_file: Path, log_file: Path, env: dict[str, str] | None) -> ServerProcess:
     with log_file.open("w") as log:
         process = subprocess.Popen(
             args,
@@ -169,12 +189,13 @@ def _reference_servers(
     # key works there too
     shared_key = {"GUESTPASS_JWT_SECRET": os.environ.get("GUESTPASS_JWT_SECRET") or secrets.token_urlsafe(48)}
     captcha = captcha_settings()
-    servers = {"main": start_server(command, workdir, "main", database_url, mail, {**oidc_env, **shared_key})}
+    specs = {"main": spec(workdir, "main", database_url, mail, {**oidc_env, **shared_key})}
     for name, flags in VARIANTS.items() if variants else ():
         env = {**oidc_env, **shared_key, **(captcha_env(captcha) if name == CAPTCHA_VARIANT else {})}
-        servers[name] = start_server(command, workdir, name, None, [*flags, *mail], env)
+        specs[name] = spec(workdir, name, None, [*flags, *mail], env)
+    servers = start_servers(command, workdir, specs)
     try:
-        described = {name: server.wait_until_listening() for name, server in servers.items()}
+        described = {name: servers.wait_for(workdir / f"{name}.target.toml") for name in specs}
         if provider is not None:
             provider.wait_until_ready()
         main = described.pop("main")
@@ -184,7 +205,8 @@ def _reference_servers(
         (workdir / "target.toml").write_text(tomli_w.dumps(combined))
         yield Target.from_dict(combined)
     finally:
-        for server in servers.values():  # all at once: each takes a moment to shut down
-            server.process.terminate()
-        for server in servers.values():
-            server.stop()
+        servers.stop()
+
+
+def spec(workdir: Path, name: str, database_url: str | None, extra_args: Sequence[str], env: dict[str, str]) -> dict:
+    return {"args": serve_arguments(workdir, name, database_url, extra_args), "env": env}

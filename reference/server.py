@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import os
+import signal
 import socket
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import tomli_w
@@ -97,11 +102,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--write-target", type=Path, metavar="FILE", help="write a target file describing this server once it listens"
     )
+    parser.add_argument(
+        "--servers",
+        type=Path,
+        metavar="FILE",
+        help="serve several configurations in this one process, the other options aside: a JSON object of "
+        'name -> {"args": [serve options], "env": {variables}}',
+    )
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
+def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
     base = Config().replace(**TEST_PROFILE) if args.profile == "test" else Config()
-    config = config_from_env(base=base)
+    config = config_from_env(environ, base=base)
     changes: dict[str, Any] = {}
     if args.database_url:
         changes["database_url"] = args.database_url
@@ -218,13 +230,13 @@ def write_target(path: Path, description: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def prepare(args: argparse.Namespace, wrap_app: AppWrapper | None, environ: Mapping[str, str]) -> Listening:
+    """Migrate, bind, build the app and describe it in its target file: a server ready to run."""
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}{AUTH_PREFIX}"
-    config = config_from_args(args)
-    config = config.replace(external_url=os.environ.get("GUESTPASS_EXTERNAL_URL", base_url))
+    config = config_from_args(args, environ)
+    config = config.replace(external_url=environ.get("GUESTPASS_EXTERNAL_URL", base_url))
     asyncio.run(upgrade(config.database_url))
     app: ASGIApp = create_app(config)
     if wrap_app is not None:
@@ -234,17 +246,70 @@ def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
     print(ready_line(args, config, base_url), flush=True)
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For as the peer of any loopback client;
     # the only client-address header believed is the operator's rate_limit_header (ratelimit.client_key)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-            proxy_headers=False,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
+    server_config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
-    server.run(sockets=[sock])
+    return Listening(SharedSignals(server_config), sock)
+
+
+def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
+    serve_together([prepare(args, wrap_app, os.environ)])
+
+
+def serve_many(parser: argparse.ArgumentParser, specs: Mapping[str, Any], wrap_app: AppWrapper | None) -> None:
+    """Several configurations in one process (the embedded servers of `guestpass check`, which would
+    otherwise each spend most of a second of processor time importing the same modules): each entry of
+    `specs` has the serve arguments and the environment variables of one server."""
+    serve_together(
+        [
+            prepare(parser.parse_args(spec["args"]), wrap_app, {**os.environ, **spec.get("env", {})})
+            for spec in specs.values()
+        ]
+    )
+
+
+def serve_together(servers: Sequence[Listening]) -> None:
+    """Runs the servers on one event loop until SIGINT or SIGTERM stops them all."""
+
+    def stop(signal_number: int, frame: FrameType | None) -> None:
+        for listening in servers:
+            listening.server.handle_exit(signal_number, frame)
+
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, stop)
+
+    async def run() -> None:
+        await asyncio.gather(*(listening.server.serve(sockets=[listening.sock]) for listening in servers))
+
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(run())
+
+
+class SharedSignals(uvicorn.Server):
+    """A uvicorn server that leaves the signals to `serve_together`, which stops every server of the process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass(frozen=True)
+class Listening:
+    server: uvicorn.Server
+    sock: socket.socket
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def ready_line(args: argparse.Namespace, config: Config, base_url: str) -> str:
@@ -259,4 +324,9 @@ def ready_line(args: argparse.Namespace, config: Config, base_url: str) -> str:
 def main(argv: Sequence[str] | None = None, wrap_app: AppWrapper | None = None) -> None:
     parser = argparse.ArgumentParser(prog="guestpass serve", description="Run the guestpass reference server.")
     add_arguments(parser)
-    serve(parser.parse_args(argv), wrap_app)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.servers:
+        serve_many(parser, json.loads(args.servers.read_text()), wrap_app)
+    else:
+        serve(args, wrap_app)
