@@ -175,7 +175,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv.append("--guestpass-strict")
     argv += ["--guestpass-replay", replay_command(args)]
     if args.workers:
-        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
+        argv += ["-n", str(args.workers), "--dist", "loadgroup", "--guestpass-workers-exit-at-once"]
     return argv + list(args.pytest_args)
 
 
