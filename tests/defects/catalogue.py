@@ -482,7 +482,7 @@ def anonymous_switch_ignored(mp: pytest.MonkeyPatch) -> None:
     from guestpass.reference import server
 
     original = server.config_from_args
-    mp.setattr(server, "config_from_args", lambda args: original(args).replace(anonymous_enabled=True))
+    mp.setattr(server, "config_from_args", lambda *given: original(*given).replace(anonymous_enabled=True))
 
 
 @defect("anonymous", source="common defect: conversion creates a new user id instead of converting in place")
