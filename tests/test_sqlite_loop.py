@@ -70,5 +70,6 @@ def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -
     other.execute("INSERT INTO t VALUES (1)")
     ticks, waited = asyncio.run(ticks_while_locked_out(f"sqlite:///{path}", other))
     assert waited >= HELD_SECONDS * 0.8, f"the transaction did not wait for the lock: {waited:.3f} s"
-    assert ticks >= HELD_SECONDS / 0.01 / 2, f"the loop ran its timer {ticks} times in {HELD_SECONDS} s"
+    # a loop blocked by the wait runs the timer once at most; a free one about 50 times, fewer on a busy machine
+    assert ticks >= 5, f"the loop ran its 10 ms timer {ticks} times in {HELD_SECONDS} s"
     assert [row[0] for row in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
