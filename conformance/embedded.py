@@ -64,7 +64,7 @@ def start_server(
 ) -> ServerProcess:
     """One server on an ephemeral port, with a fresh SQLite file unless `database_url` is given."""
     args = serve_arguments(workdir, name, database_url, extra_args)
-    return launch([*command, *args], workdir / f"{name}.target.toml", workdir / f"{name}.log", env)
+    return launch([*command, *args], target_path(workdir, name), workdir / f"{name}.log", env)
 
 
 def start_servers(command: Sequence[str], workdir: Path, specs: dict[str, dict]) -> ServerProcess:
@@ -72,13 +72,17 @@ def start_servers(command: Sequence[str], workdir: Path, specs: dict[str, dict])
     The process's target file is the first server's; `wait_for` reads the others'."""
     spec_file = workdir / "servers.json"
     spec_file.write_text(json.dumps(specs))
-    first = workdir / f"{next(iter(specs))}.target.toml"
+    first = target_path(workdir, next(iter(specs)))
     return launch([*command, "--servers", str(spec_file)], first, workdir / "servers.log", None)
+
+
+def target_path(workdir: Path, name: str) -> Path:
+    """Where the server `name` describes itself once it listens."""
+    return workdir / f"{name}.target.toml"
 
 
 def serve_arguments(workdir: Path, name: str, database_url: str | None, extra_args: Sequence[str]) -> list[str]:
     database_url = database_url or f"sqlite:///{workdir / (name + '.db')}"
-    target_file = workdir / f"{name}.target.toml"
     return [
         "--port",
         "0",
@@ -87,7 +91,7 @@ def serve_arguments(workdir: Path, name: str, database_url: str | None, extra_ar
         "--database-url",
         database_url,
         "--write-target",
-        str(target_file),
+        str(target_path(workdir, name)),
         *extra_args,
     ]
 
@@ -195,7 +199,7 @@ def _reference_servers(
         specs[name] = spec(workdir, name, None, [*flags, *mail], env)
     servers = start_servers(command, workdir, specs)
     try:
-        described = {name: servers.wait_for(workdir / f"{name}.target.toml") for name in specs}
+        described = {name: servers.wait_for(target_path(workdir, name)) for name in specs}
         if provider is not None:
             provider.wait_until_ready()
         main = described.pop("main")

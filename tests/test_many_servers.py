@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from guestpass.conformance.embedded import REFERENCE_COMMAND, serve_arguments, start_servers
+from guestpass.conformance.embedded import REFERENCE_COMMAND, serve_arguments, start_servers, target_path
 from guestpass.fixtures.mail import free_port
 
 STOP_SECONDS = 5
@@ -25,7 +25,7 @@ def test_one_process_serves_each_configuration_and_stops_whole(tmp_path: Path) -
     }
     servers = start_servers(REFERENCE_COMMAND, tmp_path, specs)
     try:
-        described = {name: servers.wait_for(tmp_path / f"{name}.target.toml") for name in specs}
+        described = {name: servers.wait_for(target_path(tmp_path, name)) for name in specs}
         settings = {
             name: httpx.get(f"{target['base_url']}/settings", headers={"apikey": target["keys"]["anon"]}).json()
             for name, target in described.items()
