@@ -14,11 +14,14 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from guestpass.conformance.target import Target, TargetError
+from guestpass.conformance.target import Captcha, Target, TargetError
+
+if TYPE_CHECKING:
+    from guestpass.conformance.embedded import EmbeddedServers
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
@@ -282,40 +285,79 @@ def plugin_autoload_off() -> Iterator[None]:
 
 
 def run_suite(args: argparse.Namespace, target: Target | None) -> int:
-    """pytest over the scenarios. Parallel workers share what a single process would start itself: the
-    embedded reference servers and the capture SMTP server (whose mail they read from a spool folder)."""
-    if not args.workers:
-        return pytest.main(pytest_arguments(args))
-    from guestpass.conformance.embedded import reference_servers
+    """pytest over the scenarios, against `target` or the embedded reference servers. Parallel workers
+    share what a single process would start itself: the capture SMTP server (whose mail they read from a
+    spool folder) and the captcha verifier."""
+    from guestpass.conformance.embedded import launched_servers
     from guestpass.conformance.request_lock import RequestLock
-    from guestpass.fixtures.captcha import CaptchaVerifier
-    from guestpass.fixtures.mail import MailCapture
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
         workdir = Path(scratch)
-        RequestLock.create(workdir)
-        shared = ["--guestpass-request-lock", str(workdir)]
+        options, starting = [], None
         if target is None:
-            target = stack.enter_context(reference_servers(workdir / "reference", database_url=args.database_url))
-            shared += ["--guestpass-target", str(workdir / "reference" / "target.toml")]
-        if target.mail.smtp_capture_port is not None:
-            (workdir / "mail").mkdir()
-            try:
-                stack.enter_context(MailCapture(target.mail.smtp_capture_port, spool=workdir / "mail"))
-                shared += ["--guestpass-mail-spool", str(workdir / "mail")]
-            except OSError as error:  # the workers report the mail scenarios not applicable, as one process would
-                problem = f"cannot listen on the capture SMTP port {target.mail.smtp_capture_port}: {error}"
-                shared += ["--guestpass-mail-problem", problem]
-        if target.claims("captcha") and target.captcha.drivable:
-            settings = target.captcha
-            sites = {settings.secret or "": settings.site_key or ""}
-            try:
-                stack.enter_context(CaptchaVerifier(settings.siteverify_port or 0, sites=sites))
-                shared += ["--guestpass-captcha-shared"]
-            except OSError as error:
-                problem = f"cannot listen on the siteverify port {settings.siteverify_port}: {error}"
-                shared += ["--guestpass-captcha-problem", problem]
-        return pytest.main(pytest_arguments(args) + shared)
+            servers = stack.enter_context(launched_servers(workdir / "reference", database_url=args.database_url))
+            starting = ServersStarting(servers)
+            options += ["--guestpass-target", str(servers.target_file)]
+        if args.workers:
+            RequestLock.create(workdir)
+            options += ["--guestpass-request-lock", str(workdir)]
+            options += shared_helpers(stack, workdir, *helpers_of(target, starting))
+        code = pytest.main(pytest_arguments(args) + options, plugins=[starting] if starting else [])
+        if starting is not None and starting.error is not None:
+            raise CommandError(str(starting.error))
+        return code
+
+
+def helpers_of(target: Target | None, starting: ServersStarting | None) -> tuple[int | None, Captcha | None]:
+    """The port the target mails to and the captcha verifier it asks, if the suite drives one."""
+    if starting is not None:
+        servers = starting.servers
+        return servers.smtp_port, Captcha(**servers.captcha) if servers.captcha else None
+    assert target is not None
+    return target.mail.smtp_capture_port, target.captcha if target.claims("captcha") else None
+
+
+class ServersStarting:
+    """Waits for the embedded servers once pytest has started (and pytest-xdist its workers), before any
+    scenario is collected or handed out: the servers start while pytest does."""
+
+    def __init__(self, servers: EmbeddedServers) -> None:
+        self.servers = servers
+        self.error: TargetError | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self) -> None:
+        try:
+            self.servers.wait()
+        except TargetError as error:
+            self.error = error
+            pytest.exit("the embedded reference servers did not start", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def shared_helpers(stack: ExitStack, workdir: Path, mail_port: int | None, captcha: Captcha | None) -> list[str]:
+    """The capture SMTP server and the captcha verifier, started for all the workers, and the options
+    that tell the workers about them."""
+    from guestpass.fixtures.captcha import CaptchaVerifier
+    from guestpass.fixtures.mail import MailCapture
+
+    shared = []
+    if mail_port is not None:
+        (workdir / "mail").mkdir()
+        try:
+            stack.enter_context(MailCapture(mail_port, spool=workdir / "mail"))
+            shared += ["--guestpass-mail-spool", str(workdir / "mail")]
+        except OSError as error:  # the workers report the mail scenarios not applicable, as one process would
+            shared += ["--guestpass-mail-problem", f"cannot listen on the capture SMTP port {mail_port}: {error}"]
+    if captcha is not None and captcha.drivable:
+        try:
+            stack.enter_context(
+                CaptchaVerifier(captcha.siteverify_port or 0, sites={captcha.secret or "": captcha.site_key or ""})
+            )
+            shared += ["--guestpass-captcha-shared"]
+        except OSError as error:
+            problem = f"cannot listen on the siteverify port {captcha.siteverify_port}: {error}"
+            shared += ["--guestpass-captcha-problem", problem]
+    return shared
 
 
 def write_report(results: Path, html: Path) -> None:

@@ -162,6 +162,35 @@ def suite_oidc_provider(enabled: bool) -> Iterator[tuple[OidcProvider | None, di
         provider.stop()
 
 
+@dataclass
+class EmbeddedServers:
+    """The reference servers of one run, launched. What must run beside them is known at once: the port
+    they mail to and the captcha verifier they ask. Their target file exists once `wait` has returned."""
+
+    workdir: Path
+    process: ServerProcess
+    names: list[str]
+    smtp_port: int
+    captcha: dict[str, str | int] | None
+    provider: OidcProvider | None
+
+    @property
+    def target_file(self) -> Path:
+        return self.workdir / "target.toml"
+
+    def wait(self) -> Target:
+        """Once every server listens: their description together, written to `target_file` too."""
+        described = {name: self.process.wait_for(target_path(self.workdir, name)) for name in self.names}
+        if self.provider is not None:
+            self.provider.wait_until_ready()
+        main = described.pop("main")
+        combined = {**main, "variants": {name: other["base_url"] for name, other in described.items()}}
+        if self.captcha is not None:
+            combined["captcha"] = self.captcha
+        self.target_file.write_text(tomli_w.dumps(combined))
+        return Target.from_dict(combined)
+
+
 @contextmanager
 def reference_servers(
     workdir: Path,
@@ -171,45 +200,42 @@ def reference_servers(
     variants: bool = True,
     oauth: bool = True,
 ) -> Iterator[Target]:
-    """The main server plus (with `variants`) one per entry of VARIANTS, described together in
-    `workdir/target.toml` so that another process can check them too. All of them mail to one
-    loopback port, where the suite runs its capture SMTP server; with `oauth`, the main server signs
-    in through the suite's OpenID provider, which lives as long as the servers."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    with suite_oidc_provider(oauth) as (provider, oidc_env):
-        yield from _reference_servers(workdir, database_url, command, variants, oidc_env, provider)
+    """The main server plus (with `variants`) one per entry of VARIANTS, once they listen, described
+    together in `workdir/target.toml` so that another process can check them too."""
+    options = {"database_url": database_url, "command": command, "variants": variants, "oauth": oauth}
+    with launched_servers(workdir, **options) as servers:
+        yield servers.wait()
 
 
-def _reference_servers(
+@contextmanager
+def launched_servers(
     workdir: Path,
-    database_url: str | None,
-    command: Sequence[str],
-    variants: bool,
-    oidc_env: dict[str, str],
-    provider: OidcProvider | None,
-) -> Iterator[Target]:
-    mail = ["--smtp-port", str(free_port())]
+    *,
+    database_url: str | None = None,
+    command: Sequence[str] = REFERENCE_COMMAND,
+    variants: bool = True,
+    oauth: bool = True,
+) -> Iterator[EmbeddedServers]:
+    """The servers of `reference_servers`, started but not yet waited for. All of them mail to one
+    loopback port, where the suite runs its capture SMTP server; with `oauth`, the main server signs in
+    through the suite's OpenID provider, which lives as long as the servers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    smtp_port = free_port()
+    mail = ["--smtp-port", str(smtp_port)]
     # the variants are the same server configured otherwise: they sign with its key, so the target's admin
     # key works there too
     shared_key = {"GUESTPASS_JWT_SECRET": os.environ.get("GUESTPASS_JWT_SECRET") or secrets.token_urlsafe(48)}
-    captcha = captcha_settings()
-    specs = {"main": spec(workdir, "main", database_url, mail, {**oidc_env, **shared_key})}
-    for name, flags in VARIANTS.items() if variants else ():
-        env = {**oidc_env, **shared_key, **(captcha_env(captcha) if name == CAPTCHA_VARIANT else {})}
-        specs[name] = spec(workdir, name, None, [*flags, *mail], env)
-    servers = start_servers(command, workdir, specs)
-    try:
-        described = {name: servers.wait_for(target_path(workdir, name)) for name in specs}
-        if provider is not None:
-            provider.wait_until_ready()
-        main = described.pop("main")
-        combined = {**main, "variants": {name: other["base_url"] for name, other in described.items()}}
-        if CAPTCHA_VARIANT in described:
-            combined["captcha"] = captcha
-        (workdir / "target.toml").write_text(tomli_w.dumps(combined))
-        yield Target.from_dict(combined)
-    finally:
-        servers.stop()
+    captcha = captcha_settings() if variants else None
+    with suite_oidc_provider(oauth) as (provider, oidc_env):
+        specs = {"main": spec(workdir, "main", database_url, mail, {**oidc_env, **shared_key})}
+        for name, flags in VARIANTS.items() if variants else ():
+            env = {**oidc_env, **shared_key, **(captcha_env(captcha) if name == CAPTCHA_VARIANT and captcha else {})}
+            specs[name] = spec(workdir, name, None, [*flags, *mail], env)
+        process = start_servers(command, workdir, specs)
+        try:
+            yield EmbeddedServers(workdir, process, list(specs), smtp_port, captcha, provider)
+        finally:
+            process.stop()
 
 
 def spec(workdir: Path, name: str, database_url: str | None, extra_args: Sequence[str], env: dict[str, str]) -> dict:

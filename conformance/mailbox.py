@@ -13,7 +13,7 @@ import pytest
 from guestpass.conformance.world import World
 
 MAIL_WAIT_SECONDS = 10.0
-QUIET_SECONDS = 0.5
+QUIET_SECONDS = 0.5  # how long the suite watches for a mail that must not come
 
 # the mail a step expects -> the generate_link type that yields its code
 LINK_TYPES = {

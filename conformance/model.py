@@ -35,11 +35,11 @@ from guestpass.conformance.jwt_tools import claims_of
 from guestpass.conformance.steps.common import error_code
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Exchange, Transcript, redact_json
+from guestpass.conformance.waits import wait_until
 
 LOGOUT_SCOPES = ("local", "others", "global")
 MERGE_TOKENS = ("current", "rotated", "unknown", "named")
 DEAD_REFRESH_CODES = ("refresh_token_not_found", "refresh_token_already_used")
-REUSE_MARGIN = 0.2  # seconds past the reuse interval before a replay must count as theft
 TRANSCRIPT_TAIL = 12  # exchanges of the failing run printed after the program
 
 
@@ -297,7 +297,7 @@ class AuthModel(RuleBasedStateMachine):
         if len(session.rotated) < age:
             return
         token, rotated_at = session.rotated[-age]
-        time.sleep(max(0.0, rotated_at + self.target.refresh_token_reuse_interval + REUSE_MARGIN - time.monotonic()))
+        wait_until(rotated_at + self.target.refresh_token_reuse_interval)
         response = self.post_token("refresh_token", {"refresh_token": token})
         if not session.alive:
             expect(response, 400, *DEAD_REFRESH_CODES, what="replaying a rotated refresh token of an ended session")

@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 import uvicorn
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp
 
 from guestpass.reference import tokens
@@ -237,7 +238,7 @@ def prepare(args: argparse.Namespace, wrap_app: AppWrapper | None, environ: Mapp
     base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}{AUTH_PREFIX}"
     config = config_from_args(args, environ)
     config = config.replace(external_url=environ.get("GUESTPASS_EXTERNAL_URL", base_url))
-    asyncio.run(upgrade(config.database_url))
+    migrate(config.database_url)
     app: ASGIApp = create_app(config)
     if wrap_app is not None:
         app = wrap_app(app)
@@ -255,6 +256,19 @@ def prepare(args: argparse.Namespace, wrap_app: AppWrapper | None, environ: Mapp
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return Listening(SharedSignals(server_config), sock)
+
+
+class StartupError(Exception):
+    """The server cannot start; its message is the one line the operator reads."""
+
+
+def migrate(database_url: str) -> None:
+    try:
+        asyncio.run(upgrade(database_url))
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        raise StartupError(f"cannot open the database {shown}: {reason}") from None
 
 
 def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
@@ -326,7 +340,10 @@ def main(argv: Sequence[str] | None = None, wrap_app: AppWrapper | None = None) 
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.servers:
-        serve_many(parser, json.loads(args.servers.read_text()), wrap_app)
-    else:
-        serve(args, wrap_app)
+    try:
+        if args.servers:
+            serve_many(parser, json.loads(args.servers.read_text()), wrap_app)
+        else:
+            serve(args, wrap_app)
+    except StartupError as error:
+        parser.exit(2, f"guestpass serve: {error}\n")

@@ -95,6 +95,16 @@ def test_report_refuses_a_missing_file_and_a_file_that_is_not_results(tmp_path: 
     assert sorted(path.name for path in tmp_path.iterdir()) == ["empty.json"]
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_embedded_servers_that_cannot_start_are_a_usage_error_saying_why(tmp_path: Path, workers: str) -> None:
+    database = f"sqlite:///{tmp_path}/missing/guestpass.db"
+    completed = guestpass("check", "--workers", workers, "--database-url", database, cwd=tmp_path)
+    assert completed.returncode == 2, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert "the reference server did not start" in completed.stderr
+    assert f"cannot open the database {database}: unable to open database file" in completed.stderr
+
+
 def test_login_at_a_closed_port_is_one_line() -> None:
     line = one_line_error(guestpass("login", "--server", f"http://127.0.0.1:{free_port()}/auth/v1"))
     assert "cannot reach" in line

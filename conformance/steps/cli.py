@@ -15,6 +15,7 @@ from guestpass.conformance.parallel import run_together
 from guestpass.conformance.steps.common import json_body, unexpected_status
 from guestpass.conformance.steps.core import new_password, refresh
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_out, wait_until
 from guestpass.conformance.world import DEFAULT_DEVICE, World, unique_email
 
 CLI = "CLI"
@@ -50,7 +51,7 @@ def browser_complete(world: World, name: str, **extra: Any) -> httpx.Response:
 
 
 def wait_interval(world: World) -> None:
-    time.sleep(attempt(world)["interval"] + 0.3)
+    wait_out(attempt(world)["interval"])
 
 
 def adopt_success(world: World, response: httpx.Response, name: str = CLI) -> None:
@@ -176,7 +177,7 @@ def polls_in_parallel(world: World, count: int) -> None:
 @when("the attempt's lifetime has passed")
 def lifetime_passed(world: World) -> None:
     expires_at = datetime.fromisoformat(attempt(world)["expires_at"].replace("Z", "+00:00")).timestamp()
-    time.sleep(max(0.0, expires_at - time.time()) + 0.5)
+    wait_until(expires_at, time.time)
 
 
 @when(phrase('"{name}" completes the attempt in the browser'))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from guestpass.conformance.parallel import run_together
 from guestpass.conformance.session_check import USER_FIELDS
 from guestpass.conformance.steps.common import assert_refused, json_body, split_request, unexpected_status
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_out
 from guestpass.conformance.world import DEFAULT_DEVICE, Actor, World, unique_email
 
 ON_DEVICE = r'(?: on "(?P<device>[^"]+)")?'
@@ -310,13 +310,13 @@ def refreshes(world: World, name: str) -> None:
 
 @when(phrase('"{name}" refreshes with their previous refresh token after the reuse interval'))
 def refreshes_reused(world: World, name: str) -> None:
-    time.sleep(world.target.refresh_token_reuse_interval + 0.5)
+    wait_out(world.target.refresh_token_reuse_interval)
     world.record(refresh(world, world.actor(name).spent_refresh_tokens[-1]))
 
 
 @when(phrase('"{name}" refreshes with their first refresh token after the reuse interval'))
 def refreshes_first_token(world: World, name: str) -> None:
-    time.sleep(world.target.refresh_token_reuse_interval + 0.5)
+    wait_out(world.target.refresh_token_reuse_interval)
     world.record(refresh(world, world.actor(name).spent_refresh_tokens[0]))
 
 
@@ -327,7 +327,7 @@ def refreshes_first_token_at_once(world: World, name: str) -> None:
 
 @when("the reuse interval has passed")
 def reuse_interval_passes(world: World) -> None:
-    time.sleep(world.target.refresh_token_reuse_interval + 0.5)
+    wait_out(world.target.refresh_token_reuse_interval)
 
 
 @when(phrase('"{name}" refreshes {count:d} times in parallel with the same refresh token'), converters={"count": int})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +22,7 @@ from guestpass.conformance.steps.common import (
 from guestpass.conformance.steps.core import new_password, password_grant, register, sign_in
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_out
 from guestpass.conformance.world import Actor, World, unique_email
 
 RECOVERED = "recovered"
@@ -292,7 +292,7 @@ def codes_expired(world: World) -> None:
     ttl = world.target.mail.token_ttl
     if ttl is None or ttl > MAX_EXPIRY_WAIT:
         pytest.skip(f"not applicable: the target's mail token_ttl is {ttl}, not at most {MAX_EXPIRY_WAIT:.0f} s")
-    time.sleep(ttl + 0.5)
+    wait_out(ttl)
 
 
 @when(phrase('"{name}" opens the link from the mail'))

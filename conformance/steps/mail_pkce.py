@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +19,7 @@ from guestpass.conformance.steps.mail import confirming_target, receive_for, sig
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.oauth import s256
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_out
 from guestpass.conformance.world import Actor, World, unique_email
 
 VERIFIER = "pkce verifier"
@@ -205,7 +205,7 @@ def exchanges_merging(world: World, name: str, anon: str) -> None:
 def flow_lifetime_passed(world: World) -> None:
     ttl = world.target.mail.flow_ttl
     assert ttl is not None and ttl <= MAX_FLOW_WAIT
-    time.sleep(ttl + 0.5)
+    wait_out(ttl)
 
 
 @when(phrase('"{name}" asks for a recovery mail with PKCE'))

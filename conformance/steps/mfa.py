@@ -23,6 +23,7 @@ from guestpass.conformance.steps.common import (
 )
 from guestpass.conformance.steps.core import ON_DEVICE, last_claims, password_grant, refresh, sign_in
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_until
 from guestpass.conformance.world import DEFAULT_DEVICE, World, unique_email
 
 PERIOD = 30
@@ -343,7 +344,7 @@ def challenge_lifetime_passes(world: World) -> None:
     ttl = world.target.mfa_challenge_ttl
     assert ttl is not None, "the scenario must first check that the target gives its challenge lifetime"
     started = max(value["started"] for key, value in world.remembered.items() if key.startswith("challenge:"))
-    time.sleep(max(0.0, started + ttl + 0.5 - time.time()))
+    wait_until(started + ttl, time.time)
 
 
 @when(phrase('"{name}" unenrolls their factor'))

@@ -9,7 +9,7 @@ import secrets
 import pytest
 from pytest_bdd import given, then, when
 
-from guestpass.conformance.mailbox import MAIL_WAIT_SECONDS
+from guestpass.conformance.mailbox import MAIL_WAIT_SECONDS, QUIET_SECONDS
 from guestpass.conformance.steps.core import new_password
 from guestpass.conformance.steps.oauth import links, provider_login, site_values
 from guestpass.conformance.steps.phrases import phrase
@@ -17,7 +17,6 @@ from guestpass.conformance.steps.reauthentication import change_password
 from guestpass.conformance.world import World
 from guestpass.fixtures.mail import LINK, CapturedMail
 
-QUIET_SECONDS = 1.5  # how long a change that must mail nothing is watched
 SIGN_IN_PARAMETERS = re.compile(r"[?&#](token|token_hash|code|access_token|refresh_token)=", re.IGNORECASE)
 
 

@@ -24,6 +24,7 @@ from guestpass.conformance.jwt_tools import claims_of
 from guestpass.conformance.steps.common import assert_refused, json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_until
 from guestpass.conformance.world import World, unique_email
 from guestpass.fixtures.oidc import login, misbehave
 
@@ -357,7 +358,7 @@ def replays_callback(world: World, name: str) -> None:
 def flow_lifetime_passes(world: World) -> None:
     ttl = world.target.oauth.flow_ttl
     assert ttl is not None and ttl <= MAX_WAIT, "the scenario must first check the target's flow lifetime"
-    time.sleep(max(0.0, world.remembered["flow started"] + ttl + 0.5 - time.monotonic()))
+    wait_until(world.remembered["flow started"] + ttl)
 
 
 @when(phrase('"{name}" unlinks their provider identity'))

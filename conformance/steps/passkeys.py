@@ -4,7 +4,6 @@ authenticator (guestpass.fixtures.webauthn)."""
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from guestpass.conformance.parallel import run_together
 from guestpass.conformance.steps.common import assert_refused, error_code, json_body, unexpected_status
 from guestpass.conformance.steps.merge import MERGE_FIELD
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_out
 from guestpass.conformance.world import Actor, World
 from guestpass.fixtures.webauthn import SignCountMode, VirtualAuthenticator
 
@@ -200,7 +200,7 @@ def answers_expired(world: World, name: str) -> None:
     if ttl is None or ttl > MAX_WAIT:
         pytest.skip(f"not applicable: the target's passkey challenge_ttl is {ttl}, not at most {MAX_WAIT:.0f} s")
     offered, credential = answer_sign_in(world, name)
-    time.sleep(ttl + 0.5)
+    wait_out(ttl)
     world.record(verify(world, "authentication", {"challenge_id": offered["challenge_id"], "credential": credential}))
 
 

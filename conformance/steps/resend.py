@@ -3,20 +3,19 @@ email_verified flag. Resends wait out the target's per-address send interval fir
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from pytest_bdd import then, when
 
-from guestpass.conformance.mailbox import receive
+from guestpass.conformance.mailbox import QUIET_SECONDS, receive
 from guestpass.conformance.steps.common import assert_refused, json_body, unexpected_status
 from guestpass.conformance.steps.mail import mail_of, remember_mail, verify_code
 from guestpass.conformance.steps.phrases import phrase
+from guestpass.conformance.waits import wait_out
 from guestpass.conformance.world import Actor, World, unique_email
 
 MAX_INTERVAL_WAIT = 30.0
-QUIET_SECONDS = 0.5
 
 
 def needs_capture(world: World) -> None:
@@ -28,7 +27,7 @@ def wait_send_interval(world: World) -> None:
     interval = world.target.mail.send_interval
     if interval is None or interval > MAX_INTERVAL_WAIT:
         pytest.skip(f"not applicable: the target's mail send_interval is {interval}, not at most 30 s")
-    time.sleep(interval + 0.5)
+    wait_out(interval)
 
 
 def ask_resend(world: World, kind: str, email: str) -> None:
