@@ -15,6 +15,7 @@ from guestpass.reference.auth import require_service_role
 from guestpass.reference.body import json_object
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.outbound import tls_context
 from guestpass.reference.ratelimit import client_key
 from guestpass.reference.runtime import runtime
 
@@ -66,7 +67,7 @@ async def siteverify(config: Config, token: str, remote_ip: str) -> dict[str, An
         form["sitekey"] = config.captcha_site_key
     url = config.captcha_siteverify_url or SITEVERIFY_URLS[config.captcha_provider]
     try:
-        async with httpx.AsyncClient(timeout=config.captcha_timeout) as client:
+        async with httpx.AsyncClient(timeout=config.captcha_timeout, verify=tls_context()) as client:
             response = await client.post(url, data=form)
         answer = response.json()
     except (httpx.HTTPError, ValueError) as error:

@@ -5,11 +5,9 @@ verification with PyJWT (signature, issuer, audience, expiry, nonce)."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
-import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,17 +17,12 @@ import httpx
 import jwt
 
 from guestpass.reference.config import Config
+from guestpass.reference.outbound import tls_context
 
 CACHE_SECONDS = 600
 HTTP_TIMEOUT = 10.0
 SCOPES = "openid email profile"
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """Loaded once: reading the CA bundle for every request to a provider costs tens of milliseconds."""
-    return httpx.create_ssl_context()
 
 
 class OidcFailure(Exception):
