@@ -293,7 +293,8 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
         workdir = Path(scratch)
-        options, starting = [], None
+        options: list[str] = []
+        starting: ServersStarting | None = None
         if target is None:
             servers = stack.enter_context(launched_servers(workdir / "reference", database_url=args.database_url))
             starting = ServersStarting(servers)
