@@ -538,19 +538,20 @@ def require_existing_database(url: str) -> None:
 
 
 def with_database_errors(url: str, work: Callable[[], T]) -> T:
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    shown = make_url(url).render_as_string(hide_password=True)
+    from guestpass.reference.storage.urls import database_reason, shown
+
+    database = shown(url)
     try:
         return work()
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        reason = database_reason(error)
         if "no such table" in reason or "does not exist" in reason:
-            raise CommandError(f"{shown} has no guestpass tables ({reason}): run guestpass migrate first") from None
-        raise CommandError(f"database {shown}: {reason}") from None
+            raise CommandError(f"{database} has no guestpass tables ({reason}): run guestpass migrate first") from None
+        raise CommandError(f"database {database}: {reason}") from None
     except OSError as error:
-        raise CommandError(f"cannot reach the database {shown}: {error}") from None
+        raise CommandError(f"cannot reach the database {database}: {error}") from None
 
 
 def model(argv: Sequence[str]) -> int:

@@ -19,7 +19,6 @@ from typing import Any
 
 import tomli_w
 import uvicorn
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp
 
@@ -28,6 +27,7 @@ from guestpass.reference.app import AUTH_PREFIX, DATA_PREFIX, create_app
 from guestpass.reference.config import TEST_PROFILE, Config, config_from_env
 from guestpass.reference.oidc import ProviderSettings, provider_settings
 from guestpass.reference.storage.migrate import upgrade
+from guestpass.reference.storage.urls import database_reason, shown
 
 CAPABILITIES = (
     "core",
@@ -266,9 +266,7 @@ def migrate(database_url: str) -> None:
     try:
         asyncio.run(upgrade(database_url))
     except (SQLAlchemyError, OSError) as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        shown = make_url(database_url).render_as_string(hide_password=True)
-        raise StartupError(f"cannot open the database {shown}: {reason}") from None
+        raise StartupError(f"cannot open the database {shown(database_url)}: {database_reason(error)}") from None
 
 
 def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
@@ -327,7 +325,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def ready_line(args: argparse.Namespace, config: Config, base_url: str) -> str:
-    database = make_url(config.database_url).render_as_string(hide_password=True)
+    database = shown(config.database_url)
     target = f"target file {args.write_target}" if args.write_target else "no target file (--write-target FILE)"
     return (
         f"guestpass reference server listening on {base_url} (data API {base_url.removesuffix(AUTH_PREFIX)}"

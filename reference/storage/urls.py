@@ -14,3 +14,13 @@ def ssl_mode(url: str) -> tuple[str, str | None]:
     if isinstance(mode, tuple):
         raise ValueError(f"more than one TLS mode in the database URL: {mode}")
     return parsed.difference_update_query(["sslmode", "ssl"]).render_as_string(hide_password=False), mode
+
+
+def shown(url: str) -> str:
+    """The URL as messages show it: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def database_reason(error: Exception) -> str:
+    """The first line of what a database error says, in its driver's words where it has them."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
