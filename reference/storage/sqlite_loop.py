@@ -9,6 +9,7 @@ connection's thread, so the loop never waits on another process."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,24 @@ from sqlalchemy.engine import make_url
 
 
 class LoopConnection(aiosqlite.Connection):
+    _stopping: asyncio.Future[Any] | None = None
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        self._stopping = super().stop()
+        return self._stopping
+
+    async def _connect(self) -> LoopConnection:
+        """As aiosqlite connects, but a connection that cannot open waits for its thread to stop: the
+        thread answers on the loop, which must still be open then (`asyncio.run` of a failing migration
+        would otherwise close it first, and the thread dies with a traceback)."""
+        try:
+            await super()._connect()
+        except Exception:
+            if self._stopping is not None:
+                await self._stopping
+            raise
+        return self
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if waits_for_lock(args):
             return await super()._execute(fn, *args, **kwargs)
