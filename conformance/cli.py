@@ -176,9 +176,9 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     argv += [f"--guestpass-capability={capability}" for capability in args.capabilities]
     if args.strict:
         argv.append("--guestpass-strict")
-    argv += ["--guestpass-replay", replay_command(args)]
+    argv += ["--guestpass-replay", replay_command(args), "--guestpass-own-processes"]
     if args.workers:
-        argv += ["-n", str(args.workers), "--dist", "loadgroup", "--guestpass-workers-exit-at-once"]
+        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
     return argv + list(args.pytest_args)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -298,6 +299,8 @@ def serve_together(servers: Sequence[Listening]) -> None:
     async def run() -> None:
         await asyncio.gather(*(listening.server.serve(sockets=[listening.sock]) for listening in servers))
 
+    # the modules and the apps live as long as the process: full collections need not walk them again
+    gc.freeze()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(run())
 

@@ -187,3 +187,24 @@ def test_a_timed_request_is_answered_alone(tmp_path: Path) -> None:
         "timed request answered",
         "later request sent",
     ]
+
+
+@pytest.mark.parametrize(("options", "frozen"), [(["--guestpass-own-processes"], True), ([], False)])
+def test_only_the_processes_of_guestpass_check_keep_their_heap_from_the_garbage_collector(
+    tmp_path: Path, options: list[str], frozen: bool
+) -> None:
+    """The plugin is installed for every pytest run: a run that `guestpass check` did not start keeps
+    its garbage collector as it was."""
+    (tmp_path / "test_heap.py").write_text(
+        "import gc\n\ndef test_heap():\n    print('frozen objects:', gc.get_freeze_count())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", *options, "test_heap.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    frozen_objects = int(run.stdout.split("frozen objects:")[1].split()[0])
+    assert (frozen_objects > 10_000) is frozen, run.stdout
