@@ -300,6 +300,8 @@ def serve_together(servers: Sequence[Listening]) -> None:
         await asyncio.gather(*(listening.server.serve(sockets=[listening.sock]) for listening in servers))
 
     # the modules and the apps live as long as the process: full collections need not walk them again
+    # (what start-up left unreachable, the migrations' modules among it, is collected first)
+    gc.collect()
     gc.freeze()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(run())
