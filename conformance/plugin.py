@@ -21,14 +21,10 @@ from guestpass.conformance.capabilities import CAPABILITIES, LEVELS
 from guestpass.conformance.expectations import Expectation, ExpectationsError, load_expectations
 from guestpass.conformance.results import OUTCOMES, UNEXPECTED, ResultsRecorder, outcome_of, scenario_record
 from guestpass.conformance.scenario_info import ScenarioInfo
+from guestpass.conformance.stash import EXPECTATIONS, INFO, RECORDER, TRANSCRIPT, scenario_info
 from guestpass.conformance.timing import ANSWER_TIMES_STEP
-from guestpass.conformance.transcript import Transcript
 from guestpass.scenarios import FEATURES_DIR, scenario_ids
 
-INFO = pytest.StashKey[ScenarioInfo]()
-RECORDER = pytest.StashKey[ResultsRecorder]()
-EXPECTATIONS = pytest.StashKey[dict[str, Expectation]]()
-TRANSCRIPT = pytest.StashKey[Transcript]()
 DURATIONS = Path(__file__).parent / "durations.json"
 TIMING_GROUP = "timing"
 LONG_SECONDS = 1.0  # a scenario this long (an example of an outline: its share) mostly waits
@@ -69,10 +65,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the garbage collector's sight, and pytest-xdist workers end without the interpreter's teardown of "
         "their heap; `guestpass check` sets it",
     )
-
-
-def scenario_info(item: pytest.Item) -> ScenarioInfo | None:
-    return item.stash.get(INFO, None)
 
 
 def _info_from_item(item: pytest.Item) -> ScenarioInfo | None:

@@ -14,10 +14,10 @@ import pytest
 
 from guestpass.conformance.client import ApiClient
 from guestpass.conformance.embedded import reference_servers
-from guestpass.conformance.plugin import RECORDER, TRANSCRIPT, scenario_info
 from guestpass.conformance.request_lock import RequestLock
 from guestpass.conformance.results import target_summary
 from guestpass.conformance.session_check import SessionLedger
+from guestpass.conformance.stash import RECORDER, TRANSCRIPT, scenario_info
 from guestpass.conformance.target import Target
 from guestpass.conformance.transcript import Transcript
 from guestpass.fixtures.mail import MailCapture, MailSpool
