@@ -150,7 +150,7 @@ def isolated(test_module: str) -> list[str]:
     return [str(SUITE_DIR / test_module), "-c", str(SUITE_DIR / "pytest.ini"), "--rootdir", str(SUITE_DIR)]
 
 
-def pytest_arguments(args: argparse.Namespace) -> list[str]:
+def pytest_arguments(args: argparse.Namespace, gateway_python: str | None = None) -> list[str]:
     plugins = [*SUITE_PLUGINS, *(["xdist.plugin"] if args.workers else [])]
     argv = [
         *isolated("test_scenarios.py"),
@@ -178,7 +178,8 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv.append("--guestpass-strict")
     argv += ["--guestpass-replay", replay_command(args), "--guestpass-own-processes"]
     if args.workers:
-        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
+        spec = f"{args.workers}*popen//python={gateway_python}" if gateway_python else None
+        argv += [*(["--tx", spec] if spec else ["-n", str(args.workers)]), "--dist", "loadgroup"]
     return argv + list(args.pytest_args)
 
 
@@ -289,6 +290,8 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
     share what a single process would start itself: the capture SMTP server (whose mail they read from a
     spool folder) and the captcha verifier."""
     from guestpass.conformance.embedded import launched_servers
+    from guestpass.conformance.forkserver import available as forkserver_available
+    from guestpass.conformance.forkserver import fork_server
     from guestpass.conformance.request_lock import RequestLock
 
     with tempfile.TemporaryDirectory(prefix="guestpass-") as scratch, ExitStack() as stack:
@@ -299,11 +302,13 @@ def run_suite(args: argparse.Namespace, target: Target | None) -> int:
             servers = stack.enter_context(launched_servers(workdir / "reference", database_url=args.database_url))
             starting = ServersStarting(servers)
             options += ["--guestpass-target", str(servers.target_file)]
+        gateway_python = stack.enter_context(fork_server(workdir)) if args.workers and forkserver_available() else None
         if args.workers:
             RequestLock.create(workdir)
             options += ["--guestpass-request-lock", str(workdir)]
             options += shared_helpers(stack, workdir, *helpers_of(target, starting))
-        code = pytest.main(pytest_arguments(args) + options, plugins=[starting] if starting else [])
+        argv = pytest_arguments(args, gateway_python) + options
+        code = pytest.main(argv, plugins=[starting] if starting else [])
         if starting is not None and starting.error is not None:
             raise CommandError(str(starting.error))
         return code
