@@ -5,8 +5,8 @@ pytest, the steps and their libraries and parses every feature file: most of a s
 per worker, spent while the embedded servers start on the same cores. The fork server does that once and
 forks a ready process for each worker. Its `connect` command is the `python=` of the workers' gateways: it
 hands the server its standard streams, environment and working directory, and stays until the worker it
-got ends, with its exit status. Where the server cannot be reached, `connect` runs the bootstrap line in a new interpreter, as
-pytest-xdist would have.
+got ends, with its exit status. Where the server cannot be reached, `connect` runs the bootstrap line in a
+new interpreter, as pytest-xdist would have.
 
 The server does not import the modules pytest rewrites the assertions of (the test module and the plugins
 given with -p), so each worker imports those itself, as it would have."""
@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 READY_TIMEOUT = 30.0
+ORPHAN_CHECK_SECONDS = 1.0
 STREAMS = (0, 1, 2)
 # what every worker imports, less the modules pytest rewrites: the test module and the plugins given with
 # -p (guestpass.conformance.plugin, pytest_bdd.plugin, xdist.plugin); `preload` adds pytest's own plugins,
@@ -91,9 +92,14 @@ def serve(path: Path) -> None:
         listener.bind(str(binding))
         listener.listen(64)
         os.rename(binding, path)  # the path appears once the server accepts
+        listener.settimeout(ORPHAN_CHECK_SECONDS)
+        controller = os.getppid()
         try:
-            while True:
-                connection, _ = listener.accept()
+            while os.getppid() == controller:  # not left behind by a controller that was killed
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
                 if os.fork() == 0:
                     listener.close()
                     become_worker(connection)
@@ -132,20 +138,12 @@ def preload() -> None:
 
 
 def become_worker(connection: socket.socket) -> None:
-    """In the forked process: takes over the streams of the `connect` process and runs its bootstrap line."""
-    request, streams = receive(connection)
-    for target, stream in zip(STREAMS, streams, strict=True):
-        os.dup2(stream, target)
-        os.close(stream)
-    for signal_number in (signal.SIGCHLD, signal.SIGTERM):
-        signal.signal(signal_number, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    sys.argv = ["-c"]
+    """In the forked process: takes over the `connect` process's streams, environment and folder, and runs
+    its bootstrap line."""
     status = 1
     try:
+        connection.setblocking(True)
+        request = take_over(connection)
         exec(request["code"], {"__name__": "__main__"})
         status = 0
     except SystemExit as exit_:
@@ -159,6 +157,21 @@ def become_worker(connection: socket.socket) -> None:
         with contextlib.suppress(OSError):
             connection.send(bytes([status]))
         os._exit(status)
+
+
+def take_over(connection: socket.socket) -> dict:
+    request, streams = receive(connection)
+    for target, stream in zip(STREAMS, streams, strict=True):
+        os.dup2(stream, target)
+        os.close(stream)
+    for signal_number in (signal.SIGCHLD, signal.SIGTERM):
+        signal.signal(signal_number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = ["-c"]
+    return request
 
 
 def receive(connection: socket.socket) -> tuple[dict, list[int]]:

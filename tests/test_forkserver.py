@@ -10,6 +10,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,36 @@ def test_the_workers_of_guestpass_check_are_forked_ready_and_their_plugins_rewri
     for worker in workers:
         assert "guestpass.conformance.forkserver serve" in worker["parent"], worker
         assert worker["steps"], f"{worker['worker']} imported the steps itself"
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads a process's state from /proc")
+def test_a_fork_server_whose_controller_was_killed_ends(tmp_path: Path) -> None:
+    path = tmp_path / "forkserver.sock"
+    serve = [sys.executable, "-m", "guestpass.conformance.forkserver", "serve", str(path)]
+    start = (
+        "import subprocess, sys, time\n"
+        f"server = subprocess.Popen({serve!r})\n"
+        "print(server.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    controller = subprocess.Popen([sys.executable, "-c", start], stdout=subprocess.PIPE, text=True)
+    assert controller.stdout is not None
+    server = int(controller.stdout.readline())
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), "the fork server did not start"
+    controller.kill()
+    controller.wait()
+    deadline = time.monotonic() + 10
+    while running(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(server), "the fork server outlived its controller"
