@@ -1,15 +1,21 @@
 """`guestpass serve --servers FILE`: several configurations in one process, each with its own arguments and
-environment, all stopped by one SIGTERM."""
+environment, all stopped by one SIGTERM; their fresh SQLite files migrated once and copied."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
+import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from guestpass.conformance.embedded import REFERENCE_COMMAND, serve_arguments, start_servers, target_path
 from guestpass.fixtures.mail import free_port
+from guestpass.reference import server
+from guestpass.reference.storage.migrate import upgrade
 
 STOP_SECONDS = 5
 
@@ -39,3 +45,32 @@ def test_one_process_serves_each_configuration_and_stops_whole(tmp_path: Path) -
         assert servers.process.wait(timeout=STOP_SECONDS) == 0, (tmp_path / "servers.log").read_text()[-2000:]
     finally:
         servers.stop()
+
+
+def schema(path: Path) -> tuple[list[tuple], list[tuple], str]:
+    with contextlib.closing(sqlite3.connect(path)) as database:
+        tables = database.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        revision = database.execute("SELECT version_num FROM alembic_version").fetchall()
+        return tables, revision, database.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_fresh_sqlite_files_of_servers_that_start_together_are_migrated_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrated: list[str] = []
+    monkeypatch.setattr(server, "migrate", lambda url: (migrated.append(url), asyncio.run(upgrade(url))))
+    alone = tmp_path / "alone.db"
+    asyncio.run(upgrade(f"sqlite:///{alone}"))
+    migrate_once = server.MigrateOnce()
+    for name in ("first", "second", "third"):
+        migrate_once(f"sqlite:///{tmp_path / name}.db")
+    assert migrated == [f"sqlite:///{tmp_path / 'first'}.db"]
+    for name in ("first", "second", "third"):
+        assert schema(tmp_path / f"{name}.db") == schema(alone)
+
+
+def test_a_fresh_sqlite_file_that_cannot_be_created_is_refused_as_by_the_migrations(tmp_path: Path) -> None:
+    migrate_once = server.MigrateOnce()
+    migrate_once(f"sqlite:///{tmp_path / 'first.db'}")
+    with pytest.raises(server.StartupError, match="cannot open the database"):
+        migrate_once(f"sqlite:///{tmp_path / 'missing' / 'second.db'}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from guestpass.reference.storage.db import create_engine
 
@@ -27,3 +29,17 @@ async def upgrade(database_url: str, revision: str = "head") -> None:
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
     finally:
         await engine.dispose()
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL; None for other databases and for SQLite in memory."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of the database `source` (its write-ahead log included) as the new file `target`."""
+    with contextlib.closing(sqlite3.connect(source)) as original, contextlib.closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
