@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,7 @@ from pathlib import Path
 
 READY_TIMEOUT = 30.0
 ORPHAN_CHECK_SECONDS = 1.0
+REAP_SECONDS = 5.0
 STREAMS = (0, 1, 2)
 # what every worker imports, less the modules pytest rewrites: the test module and the plugins given with
 # -p (guestpass.conformance.plugin, pytest_bdd.plugin, xdist.plugin); `preload` adds pytest's own plugins,
@@ -45,7 +47,6 @@ PRELOAD = (
     "pytest_bdd.generation",
     "pytest_bdd.gherkin_terminal_reporter",
     "pytest_bdd.reporting",
-    "execnet",
 )
 
 
@@ -64,7 +65,11 @@ def fork_server(workdir: Path) -> Iterator[str | None]:
         yield gateway_python(path) if listening(path, process) else None
     finally:
         process.terminate()
-        process.wait()
+        try:
+            process.wait(timeout=REAP_SECONDS + 5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def gateway_python(path: Path) -> str:
@@ -106,9 +111,17 @@ def serve(path: Path) -> None:
                 connection.close()
         finally:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            with contextlib.suppress(ChildProcessError):
-                while True:
-                    os.wait()
+            reap_for(REAP_SECONDS)
+
+
+def reap_for(seconds: float) -> None:
+    """Waits for the workers still running (their processor time then counts as this process's), for at
+    most `seconds`: each also ends with its gateway's process."""
+    deadline = time.monotonic() + seconds
+    with contextlib.suppress(ChildProcessError):
+        while time.monotonic() < deadline:
+            if not os.waitpid(-1, os.WNOHANG)[0]:
+                time.sleep(0.01)
 
 
 def stop(signal_number: int, frame: object) -> None:
@@ -144,6 +157,7 @@ def become_worker(connection: socket.socket) -> None:
     try:
         connection.setblocking(True)
         request = take_over(connection)
+        threading.Thread(target=end_with_gateway, args=(connection,), daemon=True).start()
         exec(request["code"], {"__name__": "__main__"})
         status = 0
     except SystemExit as exit_:
@@ -157,6 +171,14 @@ def become_worker(connection: socket.socket) -> None:
         with contextlib.suppress(OSError):
             connection.send(bytes([status]))
         os._exit(status)
+
+
+def end_with_gateway(connection: socket.socket) -> None:
+    """Ends the worker when its `connect` process ends first: pytest-xdist kills a gateway's process to
+    stop a worker that does not end by itself, and expects that to end the worker."""
+    with contextlib.suppress(OSError):
+        connection.recv(1)  # `connect` sends nothing: this returns when it is gone
+    os._exit(1)
 
 
 def take_over(connection: socket.socket) -> dict:

@@ -144,3 +144,23 @@ def test_a_fork_server_whose_controller_was_killed_ends(tmp_path: Path) -> None:
     while running(server) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not running(server), "the fork server outlived its controller"
+
+
+def test_a_worker_ends_when_its_gateway_process_is_killed(tmp_path: Path) -> None:
+    """pytest-xdist kills a gateway's process to stop a worker that did not end by itself."""
+    with forkserver.fork_server(tmp_path) as python:
+        assert python is not None
+        gateway_process = subprocess.Popen(
+            [*shlex.split(python), "-u", "-c", "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert gateway_process.stdout is not None
+        worker = int(gateway_process.stdout.readline())
+        assert worker != gateway_process.pid and running(worker)
+        gateway_process.kill()
+        gateway_process.wait()
+        deadline = time.monotonic() + 10
+        while running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not running(worker), "the worker outlived its gateway's process"
