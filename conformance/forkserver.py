@@ -40,9 +40,6 @@ STREAMS = (0, 1, 2)
 PRELOAD = (
     "guestpass.conformance.world",
     "guestpass.conformance.step_lookup",
-    "guestpass.conformance.results",
-    "guestpass.conformance.expectations",
-    "pytest_bdd",
     "pytest_bdd.cucumber_json",
     "pytest_bdd.generation",
     "pytest_bdd.gherkin_terminal_reporter",
