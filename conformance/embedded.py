@@ -17,8 +17,8 @@ from pathlib import Path
 import tomli_w
 
 from guestpass.conformance.target import Target, TargetError
-from guestpass.fixtures.mail import free_port
 from guestpass.fixtures.oidc import OidcProvider, node_available
+from guestpass.fixtures.ports import free_port
 
 REFERENCE_COMMAND = (sys.executable, "-m", "guestpass.reference")
 STARTUP_TIMEOUT = 60.0

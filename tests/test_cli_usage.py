@@ -16,7 +16,7 @@ import tomli_w
 from support import REPO, outcomes, run_check, served
 
 from guestpass.conformance.embedded import start_server
-from guestpass.fixtures.mail import free_port
+from guestpass.fixtures.ports import free_port
 
 
 def guestpass(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

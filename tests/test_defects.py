@@ -61,7 +61,10 @@ def failures_under(defect: Defect, workdir: Path) -> set[str]:
         ]
         completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert completed.returncode in (0, 1), f"{defect.name}: check exited {completed.returncode}\n{completed.stderr}"
-    failed = [s for s in json.loads(results.read_text())["scenarios"] if s["outcome"] in ("failed", "error")]
+    scenarios = json.loads(results.read_text())["scenarios"]
+    unrun = {s["message"] for s in scenarios if s["outcome"] == "not_applicable" and "cannot listen" in s["message"]}
+    assert not unrun, f"{defect.name}: scenarios did not run, so the defect could not be caught: {unrun}"
+    failed = [s for s in scenarios if s["outcome"] in ("failed", "error")]
     assert all(s.get("transcript") for s in failed), f"{defect.name}: a failure was reported without its transcript"
     return {s["id"] for s in failed}
 

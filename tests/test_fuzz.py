@@ -13,7 +13,7 @@ from guestpass.conformance.capabilities import CAPABILITIES
 from guestpass.conformance.embedded import start_server
 from guestpass.conformance.fuzz_plugin import shipped_document_for
 from guestpass.conformance.target import Target
-from guestpass.fixtures.mail import free_port
+from guestpass.fixtures.ports import free_port
 
 FUZZ_TIMEOUT = 900
 SEED = "20240101"

@@ -9,7 +9,8 @@ from pathlib import Path
 import tomli_w
 from support import outcomes, run_check, served
 
-from guestpass.fixtures.mail import MailCapture, free_port
+from guestpass.fixtures.mail import MailCapture
+from guestpass.fixtures.ports import free_port
 
 MAIL_CAPABILITIES = ("recovery", "recovery-password-in-verify", "otp", "email-change")
 

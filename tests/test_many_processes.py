@@ -18,7 +18,8 @@ import pytest
 from support import outcomes, run_check, served
 
 from guestpass.conformance.parallel import run_together
-from guestpass.fixtures.mail import MailCapture, free_port
+from guestpass.fixtures.mail import MailCapture
+from guestpass.fixtures.ports import free_port
 
 RACERS = 20
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from guestpass.conformance.embedded import REFERENCE_COMMAND, serve_arguments, start_servers, target_path
-from guestpass.fixtures.mail import free_port
+from guestpass.fixtures.ports import free_port
 from guestpass.reference import server
 from guestpass.reference.storage.migrate import upgrade
 

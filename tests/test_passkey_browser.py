@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from support import served
 
-from guestpass.fixtures.mail import free_port
+from guestpass.fixtures.ports import free_port
 
 WAIT_SECONDS = 20
 

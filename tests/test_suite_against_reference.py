@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from support import KEY_PAIR_ONLY, outcomes, run_check, served
 
-from guestpass.fixtures.mail import free_port
+from guestpass.fixtures.ports import free_port
 from guestpass.reports import results_schema
 
 
