@@ -1,6 +1,7 @@
 """The reference server with a bare GET /__hello beside it (the ceiling: what uvicorn and Starlette alone
 answer on this machine), under uvicorn with one or more workers sharing one listening socket. Default
-profile; no reference code changes: the reference app is mounted as it is.
+profile; no reference code changes: every other path goes to the reference app as `guestpass serve` serves
+it (the same uvicorn settings, no router of the benchmark's in front of it).
 
     python benchmarks/ceiling_server.py --database-url URL --workers 2 --write-target FILE [--password-cost default]
 
@@ -14,22 +15,21 @@ import argparse
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.supervisors import Multiprocess
 
 from guestpass.reference import tokens
 from guestpass.reference.app import AUTH_PREFIX
 from guestpass.reference.app import create_app as create_reference_app
 from guestpass.reference.config import TEST_PROFILE, config_from_env
-from guestpass.reference.server import bind, target_description, write_target
+from guestpass.reference.server import UVICORN_OPTIONS, bind, target_description, write_target
 from guestpass.reference.storage.migrate import upgrade
 
 HELLO_PATH = "/__hello"
@@ -40,16 +40,19 @@ async def hello(_: Request) -> PlainTextResponse:
     return PlainTextResponse("hello")
 
 
-def create_app() -> Starlette:
-    """Each worker's app: /__hello, and the reference app (with its lifespan) for every other path."""
+def create_app() -> ASGIApp:
+    """Each worker's app: /__hello answered by a Starlette app of that one route, and everything else, the
+    lifespan included, by the reference app."""
     reference = create_reference_app(config_from_env())
+    ceiling = Starlette(routes=[Route(HELLO_PATH, hello)])
 
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with reference.router.lifespan_context(reference):
-            yield
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == HELLO_PATH:
+            await ceiling(scope, receive, send)
+        else:
+            await reference(scope, receive, send)
 
-    return Starlette(routes=[Route(HELLO_PATH, hello), Mount("", app=reference)], lifespan=lifespan)
+    return app
 
 
 def share_settings(database_url: str, base_url: str, password_cost: str) -> None:
@@ -93,9 +96,7 @@ def main() -> None:
         f"{Path(__file__).stem}:create_app",
         factory=True,
         workers=args.workers,
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
+        **UVICORN_OPTIONS,
     )
     if args.workers > 1:
         Multiprocess(server_config, sockets=[sock]).run()

@@ -70,6 +70,15 @@ AppWrapper = Callable[[ASGIApp], ASGIApp]
 # idle keep-alive connections stay open this long (uvicorn's default is 5 s, and a client whose event loop
 # stalls longer then meets a closed socket); GoTrue's Go http.Server sets no idle timeout at all
 KEEP_ALIVE_SECONDS = 75
+# proxy_headers off: uvicorn would otherwise take X-Forwarded-For as the peer of any loopback client;
+# the only client-address header believed is the operator's rate_limit_header (ratelimit.client_key)
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "lifespan": "on",
+    "access_log": False,
+    "proxy_headers": False,
+    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -252,16 +261,7 @@ def prepare(
     if args.write_target:
         write_target(args.write_target, target_description(config, base_url))
     print(ready_line(args, config, base_url), flush=True)
-    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For as the peer of any loopback client;
-    # the only client-address header believed is the operator's rate_limit_header (ratelimit.client_key)
-    server_config = uvicorn.Config(
-        app,
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-        proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    server_config = uvicorn.Config(app, **UVICORN_OPTIONS)
     return Listening(SharedSignals(server_config), sock)
 
 

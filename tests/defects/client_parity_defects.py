@@ -236,4 +236,4 @@ def id_token_skips_merge(mp: pytest.MonkeyPatch) -> None:
 
 @defect("core", source="uvicorn's default keep-alive timeout (5 s): Node's fetch then fails with 'other side closed'")
 def keep_alive_five_seconds(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(server, "KEEP_ALIVE_SECONDS", 5)
+    mp.setitem(server.UVICORN_OPTIONS, "timeout_keep_alive", 5)
