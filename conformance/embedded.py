@@ -17,7 +17,7 @@ from pathlib import Path
 import tomli_w
 
 from guestpass.conformance.target import Target, TargetError
-from guestpass.fixtures.oidc import OidcProvider, node_available
+from guestpass.fixtures.oidc import PARENT_PID_ENV, OidcProvider, node_available
 from guestpass.fixtures.ports import free_port
 
 REFERENCE_COMMAND = (sys.executable, "-m", "guestpass.reference")
@@ -102,9 +102,14 @@ def launch(args: Sequence[str], target_file: Path, log_file: Path, env: dict[str
             args,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "GUESTPASS_RATE_LIMIT_HEADER": TRUSTED_HEADER, **(env or {})},
+            env={**os.environ, **launched_env(), "GUESTPASS_RATE_LIMIT_HEADER": TRUSTED_HEADER, **(env or {})},
         )
     return ServerProcess(process, target_file, log_file)
+
+
+def launched_env() -> dict[str, str]:
+    """What every process the suite launches is told: to end with the process that launched it."""
+    return {"PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid())}
 
 
 # variant name -> the flags of a reference server configured that way

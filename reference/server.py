@@ -13,6 +13,8 @@ import signal
 import socket
 import sqlite3
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,8 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "timeout_keep_alive": KEEP_ALIVE_SECONDS,
 }
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PARENT_PID_ENV = "GUESTPASS_PARENT_PID"  # set by the suite's launcher: the servers end with that process
+PARENT_WATCH_SECONDS = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -322,6 +326,8 @@ def serve_together(servers: Sequence[Listening]) -> None:
 
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, stop)
+    if parent := os.environ.get(PARENT_PID_ENV):
+        exit_with_parent(int(parent))
 
     async def run() -> None:
         await asyncio.gather(*(listening.server.serve(sockets=[listening.sock]) for listening in servers))
@@ -332,6 +338,18 @@ def serve_together(servers: Sequence[Listening]) -> None:
     gc.freeze()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(run())
+
+
+def exit_with_parent(parent: int) -> None:
+    """Stops this process (SIGTERM, as its launcher would) once `parent` is no longer its parent: a
+    launcher that was killed cannot stop the servers it started, and they must not outlive it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class SharedSignals(uvicorn.Server):

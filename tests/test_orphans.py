@@ -1,0 +1,65 @@
+"""The processes the suite launches (reference servers, the OpenID provider) end with the process that
+launched them, even when it is killed and cannot stop them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from guestpass.fixtures.oidc import node_available
+
+END_SECONDS = 5
+LAUNCHER = """
+import sys, time
+from pathlib import Path
+from guestpass.conformance.embedded import REFERENCE_COMMAND, start_server
+from guestpass.fixtures.oidc import OidcProvider
+
+start_server(REFERENCE_COMMAND, Path(sys.argv[1]), "left", None).wait_until_listening()
+if sys.argv[2] == "provider":
+    OidcProvider(["http://127.0.0.1/callback"]).start()
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_what_a_killed_launcher_started_ends_with_it(tmp_path: Path) -> None:
+    helpers = "provider" if node_available() else "server"
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(tmp_path), helpers], stdout=subprocess.PIPE, text=True
+    )
+    launched: list[int] = []
+    try:
+        assert launcher.stdout is not None and launcher.stdout.readline() == "ready\n"
+        launched = children(launcher.pid)
+        assert len(launched) == (2 if helpers == "provider" else 1)
+        launcher.send_signal(signal.SIGKILL)
+        launcher.wait()
+        deadline = time.monotonic() + END_SECONDS
+        while not all(ended(pid) for pid in launched) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        running = [pid for pid in launched if not ended(pid)]
+        assert not running, f"still running {END_SECONDS} s after their launcher was killed: {running}"
+    finally:
+        launcher.kill()
+        for pid in launched:
+            if not ended(pid):
+                os.kill(pid, signal.SIGKILL)
