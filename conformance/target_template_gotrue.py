@@ -19,7 +19,7 @@ name = {name}
 base_url = {base_url}
 
 capabilities = [
-    "core",                # always
+    "core",                # always; GOTRUE_JWT_ISSUER set (unset, access tokens carry no iss: CORE-003)
     "anonymous",           # GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED=true
     "rate-limits",         # GOTRUE_RATE_LIMIT_ANONYMOUS_USERS, keyed by GOTRUE_RATE_LIMIT_HEADER (below)
     "admin",               # always; needs keys.service_role
