@@ -108,7 +108,8 @@ def launch(args: Sequence[str], target_file: Path, log_file: Path, env: dict[str
 
 
 def launched_env() -> dict[str, str]:
-    """What every process the suite launches is told: to end with the process that launched it."""
+    """What every server the suite launches is told: to write its output unbuffered, and to end with the
+    process that launched it."""
     return {"PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid())}
 
 
