@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,3 +66,19 @@ def served(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Iter
         yield server.wait_until_listening()
     finally:
         server.stop()
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie has ended); reads /proc, so Linux only."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def ends_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not running(pid)

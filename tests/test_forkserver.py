@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import ends_within, running
 
 from guestpass.conformance import forkserver
 
@@ -110,21 +111,6 @@ def test_the_workers_of_guestpass_check_are_forked_ready_and_their_plugins_rewri
     for worker in workers:
         assert "guestpass.conformance.forkserver serve" in worker["parent"], worker
         assert worker["steps"], f"{worker['worker']} imported the steps itself"
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in {"Z", "X"}
-
-
-def ends_within(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while running(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not running(pid)
 
 
 def test_a_fork_server_whose_controller_was_killed_ends(tmp_path: Path) -> None:

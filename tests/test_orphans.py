@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import ends_within, running
 
 from guestpass.fixtures.oidc import node_available
 
@@ -33,13 +34,6 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def ended(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has ended
-    except FileNotFoundError:
-        return True
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_what_a_killed_launcher_started_ends_with_it(tmp_path: Path) -> None:
     helpers = "provider" if node_available() else "server"
@@ -53,13 +47,11 @@ def test_what_a_killed_launcher_started_ends_with_it(tmp_path: Path) -> None:
         assert len(launched) == (2 if helpers == "provider" else 1)
         launcher.send_signal(signal.SIGKILL)
         launcher.wait()
-        deadline = time.monotonic() + END_SECONDS
-        while not all(ended(pid) for pid in launched) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        running = [pid for pid in launched if not ended(pid)]
-        assert not running, f"still running {END_SECONDS} s after their launcher was killed: {running}"
+        deadline = time.monotonic() + END_SECONDS  # one for all of them, counted from the kill
+        left = [pid for pid in launched if not ends_within(pid, max(0.0, deadline - time.monotonic()))]
+        assert not left, f"still running {END_SECONDS} s after their launcher was killed: {left}"
     finally:
         launcher.kill()
         for pid in launched:
-            if not ended(pid):
+            if running(pid):
                 os.kill(pid, signal.SIGKILL)
