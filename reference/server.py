@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,20 +282,51 @@ def migrate(database_url: str) -> None:
 
 
 def serve(args: argparse.Namespace, wrap_app: AppWrapper | None = None) -> None:
-    serve_together([prepare(args, wrap_app, os.environ)])
+    serve_together([prepare(args, wrap_app, os.environ)], launcher())
 
 
 def serve_many(parser: argparse.ArgumentParser, specs: Mapping[str, Any], wrap_app: AppWrapper | None) -> None:
-    """Several configurations in one process (the embedded servers of `guestpass check`, which would
-    otherwise each spend most of a second of processor time importing the same modules): each entry of
-    `specs` has the serve arguments and the environment variables of one server."""
+    """Several configurations (the embedded servers of `guestpass check`): each entry of `specs` has the
+    serve arguments and the environment variables of one server. They are imported and prepared once, in
+    this process (each process of its own would spend most of a second of processor time importing the same
+    modules); then the first server, which answers most of the suite's requests, keeps this process and the
+    others run in one forked from it, so that the two use two cores."""
     migrations = MigrateOnce()
-    serve_together(
-        [
-            prepare(parser.parse_args(spec["args"]), wrap_app, {**os.environ, **spec.get("env", {})}, migrations)
-            for spec in specs.values()
-        ]
-    )
+    servers = [
+        prepare(parser.parse_args(spec["args"]), wrap_app, {**os.environ, **spec.get("env", {})}, migrations)
+        for spec in specs.values()
+    ]
+    first, others = servers[:1], servers[1:]
+    children = [fork_serving(others, first)] if others else []
+    for listening in others:
+        listening.sock.close()
+    serve_together(first, launcher(), children)
+
+
+def launcher() -> int | None:
+    """The process that launched this one and that it must not outlive, when the suite launched it."""
+    parent = os.environ.get(PARENT_PID_ENV)
+    return int(parent) if parent else None
+
+
+def fork_serving(servers: Sequence[Listening], not_served: Sequence[Listening]) -> int:
+    """A child process that serves `servers` (prepared, so their sockets listen already) until SIGTERM, or
+    until this process ends; its pid. The child closes its copy of the `not_served` sockets."""
+    settle_heap()
+    parent = os.getpid()
+    child = os.fork()
+    if child:
+        return child
+    status = 1
+    try:
+        for listening in not_served:
+            listening.sock.close()
+        serve_together(servers, parent)
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(status)
 
 
 class MigrateOnce:
@@ -317,27 +349,37 @@ class MigrateOnce:
             self.first_fresh = path
 
 
-def serve_together(servers: Sequence[Listening]) -> None:
-    """Runs the servers on one event loop until SIGINT or SIGTERM stops them all."""
+def serve_together(servers: Sequence[Listening], parent: int | None, children: Sequence[int] = ()) -> None:
+    """Runs the servers on one event loop until SIGINT or SIGTERM stops them all (and the `children`
+    this process forked), or until `parent` is no longer this process's parent."""
 
     def stop(signal_number: int, frame: FrameType | None) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
         for listening in servers:
             listening.server.handle_exit(signal_number, frame)
 
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, stop)
-    if parent := os.environ.get(PARENT_PID_ENV):
-        exit_with_parent(int(parent))
+    if parent is not None:
+        exit_with_parent(parent)
 
     async def run() -> None:
         await asyncio.gather(*(listening.server.serve(sockets=[listening.sock]) for listening in servers))
 
-    # the modules and the apps live as long as the process: full collections need not walk them again
-    # (what start-up left unreachable, the migrations' modules among it, is collected first)
-    gc.collect()
-    gc.freeze()
+    settle_heap()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(run())
+    for child in children:
+        os.waitpid(child, 0)
+
+
+def settle_heap() -> None:
+    """The modules and the apps live as long as the process: full collections need not walk them again (what
+    start-up left unreachable, the migrations' modules among it, is collected first)."""
+    gc.collect()
+    gc.freeze()
 
 
 def exit_with_parent(parent: int) -> None:

@@ -68,6 +68,16 @@ def served(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Iter
         server.stop()
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still exist; reads /proc, so Linux only."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def descendants(pid: int) -> list[int]:
+    found = children(pid)
+    return found + [grandchild for child in found for grandchild in descendants(child)]
+
+
 def running(pid: int) -> bool:
     """Whether process `pid` still runs (a zombie has ended); reads /proc, so Linux only."""
     try:

@@ -1,16 +1,20 @@
-"""`guestpass serve --servers FILE`: several configurations in one process, each with its own arguments and
-environment, all stopped by one SIGTERM; their fresh SQLite files migrated once and copied."""
+"""`guestpass serve --servers FILE`: several configurations, each with its own arguments and environment,
+prepared in one process: the first served there, the others in one child forked from it; all stopped by
+one SIGTERM; their fresh SQLite files migrated once and copied."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from support import children, ends_within
 
 from guestpass.conformance.embedded import REFERENCE_COMMAND, serve_arguments, start_servers, target_path
 from guestpass.fixtures.ports import free_port
@@ -20,7 +24,10 @@ from guestpass.reference.storage.migrate import upgrade
 STOP_SECONDS = 5
 
 
-def test_one_process_serves_each_configuration_and_stops_whole(tmp_path: Path) -> None:
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_the_first_configuration_and_the_others_are_served_by_two_processes_stopped_together(
+    tmp_path: Path,
+) -> None:
     mail = ["--smtp-port", str(free_port())]
     specs = {
         "confirming": {"args": serve_arguments(tmp_path, "confirming", None, ["--confirm-email", *mail]), "env": {}},
@@ -41,10 +48,27 @@ def test_one_process_serves_each_configuration_and_stops_whole(tmp_path: Path) -
             name: (body["external"]["anonymous_users"], body["mailer_autoconfirm"]) for name, body in settings.items()
         }
         assert switches == {"confirming": (True, False), "closed": (False, True)}
+        (child,) = children(servers.process.pid)
+        os.kill(child, signal.SIGSTOP)
+        try:
+            assert answers(described["confirming"])
+            assert not answers(described["closed"])
+        finally:
+            os.kill(child, signal.SIGCONT)
+        assert answers(described["closed"])
         servers.process.send_signal(signal.SIGTERM)
         assert servers.process.wait(timeout=STOP_SECONDS) == 0, (tmp_path / "servers.log").read_text()[-2000:]
+        assert ends_within(child, STOP_SECONDS)
     finally:
         servers.stop()
+
+
+def answers(target: dict, timeout: float = 1.0) -> bool:
+    try:
+        httpx.get(f"{target['base_url']}/health", timeout=timeout)
+    except httpx.TimeoutException:
+        return False
+    return True
 
 
 def schema(path: Path) -> tuple[list[tuple], list[tuple], str]:

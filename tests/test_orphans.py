@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import ends_within, running
+from support import descendants, ends_within, running
 
 from guestpass.fixtures.oidc import node_available
 
@@ -19,19 +19,13 @@ END_SECONDS = 5
 LAUNCHER = """
 import sys, time
 from pathlib import Path
-from guestpass.conformance.embedded import REFERENCE_COMMAND, start_server
-from guestpass.fixtures.oidc import OidcProvider
+from guestpass.conformance.embedded import launched_servers
 
-start_server(REFERENCE_COMMAND, Path(sys.argv[1]), "left", None).wait_until_listening()
-if sys.argv[2] == "provider":
-    OidcProvider(["http://127.0.0.1/callback"]).start()
+servers = launched_servers(Path(sys.argv[1]), oauth=sys.argv[2] == "provider")
+servers.__enter__().wait()
 print("ready", flush=True)
 time.sleep(600)
 """
-
-
-def children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
@@ -43,8 +37,11 @@ def test_what_a_killed_launcher_started_ends_with_it(tmp_path: Path) -> None:
     launched: list[int] = []
     try:
         assert launcher.stdout is not None and launcher.stdout.readline() == "ready\n"
-        launched = children(launcher.pid)
-        assert len(launched) == (2 if helpers == "provider" else 1)
+        expected = 3 if helpers == "provider" else 2  # the servers' two processes, and the provider
+        deadline = time.monotonic() + END_SECONDS  # the servers' second process forks once all of them listen
+        while len(launched := descendants(launcher.pid)) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(launched) == expected
         launcher.send_signal(signal.SIGKILL)
         launcher.wait()
         deadline = time.monotonic() + END_SECONDS  # one for all of them, counted from the kill

@@ -1,5 +1,5 @@
-"""SQLite statements of the async engine run on the event loop's thread, but waiting for a write lock that
-another process holds never stops the loop."""
+"""SQLite statements of the async engine run on the event loop's thread, a free write lock is taken there
+too, but waiting for a write lock that another process holds never stops the loop."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+import aiosqlite
+import pytest
 from sqlalchemy import text
 
 from guestpass.reference.storage.db import Database
@@ -29,6 +31,30 @@ async def statement_thread(url: str) -> int:
 
 def test_statements_run_on_the_loops_thread(tmp_path: Path) -> None:
     assert asyncio.run(statement_thread(f"sqlite:///{tmp_path / 'loop.db'}")) == threading.get_ident()
+
+
+async def write_once(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        await db.dispose()
+
+
+def test_a_free_write_lock_is_taken_on_the_loops_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    handed_over: list[object] = []
+    hand_over = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+        handed_over.append(args[:1])
+        return await hand_over(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    asyncio.run(write_once(f"sqlite:///{tmp_path / 'free.db'}"))
+    assert handed_over == [], f"handed to the connection's thread: {handed_over}"
 
 
 async def ticks_while_locked_out(url: str, other: sqlite3.Connection) -> tuple[int, float]:

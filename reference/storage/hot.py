@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from guestpass.reference.storage.schema import identities, mfa_factors, refresh_tokens, sessions, users
+from guestpass.reference.storage.sqlite_loop import PRAGMAS
 from guestpass.reference.storage.urls import ssl_mode
 
 Row = Mapping[str, Any]
@@ -337,7 +338,7 @@ class SqliteHotPaths(HotPaths):
         if self._connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             connection.row_factory = sqlite3.Row
-            for pragma in ("foreign_keys=ON", "busy_timeout=10000", "journal_mode=WAL", "synchronous=NORMAL"):
+            for pragma in PRAGMAS:
                 connection.execute(f"PRAGMA {pragma}")
             self._connection = connection
         return self._connection

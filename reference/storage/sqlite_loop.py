@@ -4,8 +4,9 @@ aiosqlite hands every call (each statement, each fetch, the commit) to a thread 
 two thread switches and a loop wake-up per call, which cost more processor time than the statements
 themselves. A statement on a local SQLite file takes microseconds, and this process's transactions
 take turns anyway (`Database._turn`), so they run in place. The one call that can wait long is
-`BEGIN IMMEDIATE`, for the write lock another process holds (busy_timeout): it still goes to the
-connection's thread, so the loop never waits on another process."""
+`BEGIN IMMEDIATE`, for the write lock another process holds: it is tried in place without waiting, and
+only when the lock is taken does it go to the connection's thread to wait there (busy_timeout), so the
+loop never waits on another process."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from typing import Any
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
+
+BUSY_TIMEOUT_MS = 10_000
+# every connection to the file: foreign keys enforced, readers beside the one writer, and a writer that waits
+# for another process's write lock (in the connection's thread) rather than failing at once
+PRAGMAS = ("foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}", "journal_mode=WAL", "synchronous=NORMAL")
 
 
 class LoopConnection(aiosqlite.Connection):
@@ -39,11 +45,25 @@ class LoopConnection(aiosqlite.Connection):
         return self
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if waits_for_lock(args):
-            return await super()._execute(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        if not waits_for_lock(args):
+            return fn(*args, **kwargs)
+        try:
+            return self._without_waiting(self._connection, fn, *args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        return await super()._execute(fn, *args, **kwargs)
+
+    @staticmethod
+    def _without_waiting(connection: sqlite3.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn` with no busy timeout: SQLITE_BUSY at once when another process holds the lock."""
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def waits_for_lock(args: tuple[Any, ...]) -> bool:
