@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -108,7 +110,22 @@ class Mailer:
     async def send(self, message: EmailMessage) -> None:
         try:
             await aiosmtplib.send(
-                message, hostname=self.config.smtp_host, port=self.config.smtp_port, timeout=SEND_TIMEOUT
+                message,
+                hostname=self.config.smtp_host,
+                port=self.config.smtp_port,
+                timeout=SEND_TIMEOUT,
+                local_hostname=await greeting_name(),
             )
         except (aiosmtplib.SMTPException, OSError) as error:
             raise MailNotDelivered(str(error)) from error
+
+
+_greeting_names: list[str] = []
+
+
+async def greeting_name() -> str:
+    """The name this host greets SMTP servers with (EHLO): its fully qualified name, looked up once, off the
+    event loop (aiosmtplib would look it up in a thread for every message)."""
+    if not _greeting_names:
+        _greeting_names.append(await asyncio.to_thread(socket.getfqdn))
+    return _greeting_names[0]

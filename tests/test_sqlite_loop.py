@@ -57,6 +57,30 @@ def test_a_free_write_lock_is_taken_on_the_loops_thread(tmp_path: Path, monkeypa
     assert handed_over == [], f"handed to the connection's thread: {handed_over}"
 
 
+async def others_can_write_during_a_read(url: str, other: sqlite3.Connection) -> bool:
+    db = Database(url)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(text("SELECT x FROM t"))
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return False
+            other.rollback()
+            return True
+    finally:
+        await db.dispose()
+
+
+def test_a_transaction_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
+    """Two transactions that each read first could otherwise both wait to upgrade to the write lock."""
+    path = tmp_path / "immediate.db"
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    assert not asyncio.run(others_can_write_during_a_read(f"sqlite:///{path}", other))
+
+
 async def ticks_while_locked_out(url: str, other: sqlite3.Connection) -> tuple[int, float]:
     """How often the loop ran a 10 ms timer while a transaction waited for `other` to let go of the write
     lock, and how long that transaction waited."""

@@ -30,9 +30,8 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
-    """Every SQLite transaction takes the write lock up front (BEGIN IMMEDIATE) and waits for it,
-    so two transactions never deadlock upgrading a read lock; foreign keys are enforced."""
+def _configure_sqlite_connections(engine: AsyncEngine) -> None:
+    """Transactions are begun by `Database.transaction` (BEGIN IMMEDIATE), not by the driver."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -41,10 +40,6 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
         for pragma in sqlite_loop.PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def dialect_insert(conn: AsyncConnection) -> Any:
@@ -56,7 +51,7 @@ def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
         engine = create_async_engine(url, pool_size=5, max_overflow=10, async_creator=sqlite_loop.connector(url))
-        _serialize_sqlite_writers(engine)
+        _configure_sqlite_connections(engine)
         return engine
     url, mode = ssl_mode(url)
     connect_args = {"ssl": mode} if mode else {}
@@ -85,9 +80,12 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One unit of work: committed when the block ends, rolled back if it raises. What was
-        registered with `after_commit` runs once the commit has succeeded."""
+        registered with `after_commit` runs once the commit has succeeded. On SQLite it takes the write
+        lock up front, so that two transactions never deadlock upgrading a read lock."""
         async with self._turn():
             async with self.engine.begin() as connection:
+                if self._sqlite_writer is not None:
+                    await sqlite_loop.take_write_lock(connection)
                 try:
                     yield connection
                 finally:

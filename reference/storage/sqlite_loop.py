@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 BUSY_TIMEOUT_MS = 10_000
 # every connection to the file: foreign keys enforced, readers beside the one writer, and a writer that waits
@@ -64,6 +65,13 @@ class LoopConnection(aiosqlite.Connection):
             return fn(*args, **kwargs)
         finally:
             connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+async def take_write_lock(connection: AsyncConnection) -> None:
+    """BEGIN IMMEDIATE on the SQLite connection itself (SQLAlchemy's `begin` event would take it through the
+    execution machinery of a statement, and have every statement look for event listeners)."""
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def waits_for_lock(args: tuple[Any, ...]) -> bool:
