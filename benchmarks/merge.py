@@ -50,7 +50,7 @@ async def measure(database_url: str, rows: int) -> tuple[float, int, dict]:
         nonlocal statements
         statements += 1
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(getattr(db.engine, "sync_engine", db.engine), "before_cursor_execute", count)
     started = time.perf_counter()
     outcome = await merge_anonymous_user(db, target_id, token)
     elapsed = time.perf_counter() - started

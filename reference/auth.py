@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from guestpass.reference import tokens
@@ -15,6 +14,7 @@ from guestpass.reference.clock import utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import get_session
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.hot import SessionRows
 from guestpass.reference.users import get_user, refuse_banned
 
@@ -37,7 +37,7 @@ def bearer_claims(request: Request) -> dict[str, Any]:
     return tokens.verify(runtime(request).key, token.strip(), runtime(request).config.jwt_issuer)
 
 
-async def authenticate(request: Request, conn: AsyncConnection) -> Caller:
+async def authenticate(request: Request, conn: Connection) -> Caller:
     """The signed-in user: 401 without a token, 403 bad_jwt, or 403 session_not_found once the session
     has ended (by logout, refresh-token theft, a merge or the user's deletion)."""
     claims = bearer_claims(request)

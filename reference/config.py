@@ -24,7 +24,7 @@ class PasswordCost:
 
 @dataclass(frozen=True)
 class Config:
-    database_url: str = "sqlite+aiosqlite:///guestpass.db"
+    database_url: str = "sqlite:///guestpass.db"
     site_url: str = "http://localhost:3000"
     redirect_allow_list: str = ""
     external_url: str = "http://127.0.0.1:9999/auth/v1"

@@ -16,17 +16,16 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import RowMapping, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.mailer import MailNotDelivered
-from guestpass.reference.storage.db import Database
+from guestpass.reference.storage.db import Connection, Database
 from guestpass.reference.storage.schema import mail_outbox
 
 log = logging.getLogger("guestpass.reference.courier")
 
-Compose = Callable[[AsyncConnection, RowMapping], Awaitable[EmailMessage | None]]
+Compose = Callable[[Connection, RowMapping], Awaitable[EmailMessage | None]]
 Send = Callable[[EmailMessage], Awaitable[None]]
 
 BATCH = 8

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import RowMapping, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -18,6 +17,7 @@ from guestpass.reference.clock import iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import items
 from guestpass.reference.users import update_user
 
@@ -33,7 +33,7 @@ def item_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-async def owned_items(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str, Any]]:
+async def owned_items(conn: Connection, user_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = (
         (await conn.execute(select(items).where(items.c.user_id == user_id).order_by(items.c.created_at, items.c.id)))
         .mappings()

@@ -5,20 +5,20 @@ the new address confirms."""
 from __future__ import annotations
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference import onetime, security_notices
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.mail_pkce import open_mail_flow
 from guestpass.reference.notify import claim_send_slot, send_code
 from guestpass.reference.runtime import Runtime
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.users import find_by_email, set_email, update_user
 
 CURRENT, NEW = "email_change_current", "email_change_new"
 
 
 async def request_email_change(
-    conn: AsyncConnection,
+    conn: Connection,
     runtime: Runtime,
     user: RowMapping,
     new_email: str,
@@ -38,7 +38,7 @@ async def request_email_change(
     return user
 
 
-async def confirm_email_change(conn: AsyncConnection, runtime: Runtime, user: RowMapping) -> RowMapping | None:
+async def confirm_email_change(conn: Connection, runtime: Runtime, user: RowMapping) -> RowMapping | None:
     """After one confirmation: the changed user once no confirmation is pending (the old address is told),
     else None."""
     if await onetime.pending(conn, user["id"], (CURRENT, NEW)):

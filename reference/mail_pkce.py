@@ -17,11 +17,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.clock import utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import flow_states
 
 PREFIX = "pkce_"
@@ -62,7 +62,7 @@ def challenge_of(body: dict[str, Any]) -> str | None:
 
 
 async def open_mail_flow(
-    conn: AsyncConnection,
+    conn: Connection,
     config: Config,
     token_type: str,
     challenge: str | None,
@@ -95,7 +95,7 @@ async def open_mail_flow(
     return flow_id
 
 
-async def bind(conn: AsyncConnection, flow_id: uuid.UUID, user_id: uuid.UUID, token_type: str) -> bool:
+async def bind(conn: Connection, flow_id: uuid.UUID, user_id: uuid.UUID, token_type: str) -> bool:
     """The courier's part: the flow belongs to the account mailed, for the kind of code it gets. False
     when the flow is gone (the link is then an ordinary one)."""
     statement = (
@@ -115,7 +115,7 @@ def split_token(token: str) -> tuple[str, bool]:
     return (token.removeprefix(PREFIX), True) if token.startswith(PREFIX) else (token, False)
 
 
-async def issue_code(conn: AsyncConnection, config: Config, user_id: uuid.UUID, link_type: str) -> str:
+async def issue_code(conn: Connection, config: Config, user_id: uuid.UUID, link_type: str) -> str:
     """The auth code of the user's latest mailed flow for this kind of link, whose lifetime starts now;
     400 flow_state_not_found when there is none (GoTrue's issueAuthCode)."""
     from guestpass.reference import oauth  # the courier's modules load before the sessions oauth needs

@@ -15,11 +15,10 @@ from typing import Any
 
 from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.errors import ErrorCode
 from guestpass.reference.sessions import hash_token
-from guestpass.reference.storage.db import Database
+from guestpass.reference.storage.db import Connection, Database
 from guestpass.reference.storage.schema import OWNED_TABLES, refresh_tokens, sessions, users
 from guestpass.reference.users import update_user
 
@@ -44,7 +43,7 @@ async def merge_anonymous_user(db: Database, target_id: uuid.UUID, anonymous_ref
         return FAILED
 
 
-async def merge_within(conn: AsyncConnection, source_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
+async def merge_within(conn: Connection, source_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
     """The same merge inside the caller's transaction, behind a savepoint: if it cannot happen, the
     caller's own work still commits and nothing of the merge does."""
     try:
@@ -64,7 +63,7 @@ def rejected(rejection: MergeRejected) -> dict[str, Any]:
     return {"status": "rejected", "code": rejection.code.value}
 
 
-async def absorb(conn: AsyncConnection, source_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
+async def absorb(conn: Connection, source_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
     if source_id == target_id:
         raise MergeRejected(ErrorCode.merge_source_is_target)
     source, target = await _lock_users(conn, source_id, target_id)
@@ -84,7 +83,7 @@ async def absorb(conn: AsyncConnection, source_id: uuid.UUID, target_id: uuid.UU
     return {"status": "merged", "from_user_id": str(source_id), "moved": moved}
 
 
-async def token_owner(conn: AsyncConnection, raw_token: str) -> RowMapping:
+async def token_owner(conn: Connection, raw_token: str) -> RowMapping:
     """The user of a live (never rotated) refresh token; a rotated one proves nothing any more."""
     row = (
         (
@@ -105,12 +104,12 @@ async def token_owner(conn: AsyncConnection, raw_token: str) -> RowMapping:
     return row
 
 
-async def token_owner_id(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
+async def token_owner_id(conn: Connection, raw_token: str) -> uuid.UUID:
     return (await token_owner(conn, raw_token))["id"]
 
 
 async def _lock_users(
-    conn: AsyncConnection, source_id: uuid.UUID, target_id: uuid.UUID
+    conn: Connection, source_id: uuid.UUID, target_id: uuid.UUID
 ) -> tuple[RowMapping | None, RowMapping | None]:
     """Both users, locked until commit (SQLite's BEGIN IMMEDIATE already serializes writers), so that a
     concurrent merge of the same anonymous user waits and then finds it gone."""

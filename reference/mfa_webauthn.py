@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import RowMapping, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from webauthn.helpers import bytes_to_base64url
 
 from guestpass.reference import passkeys
@@ -17,6 +16,7 @@ from guestpass.reference.body import field
 from guestpass.reference.clock import utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import mfa_factors
 
 WEBAUTHN = "webauthn"
@@ -29,7 +29,7 @@ def ceremony_for(factor: RowMapping) -> str:
     return REQUEST if factor["webauthn_credential_id"] else CREATE
 
 
-async def credential_ids_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str, str]]:
+async def credential_ids_of(conn: Connection, user_id: uuid.UUID) -> list[dict[str, str]]:
     statement = select(mfa_factors.c.webauthn_credential_id).where(
         mfa_factors.c.user_id == user_id, mfa_factors.c.webauthn_credential_id.is_not(None)
     )
@@ -37,7 +37,7 @@ async def credential_ids_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[d
 
 
 async def open_ceremony(
-    conn: AsyncConnection, config: Config, user: RowMapping, factor: RowMapping, challenge_id: uuid.UUID
+    conn: Connection, config: Config, user: RowMapping, factor: RowMapping, challenge_id: uuid.UUID
 ) -> dict[str, Any]:
     """Credential options for the factor's next ceremony, their challenge stored under `challenge_id`."""
     kind = ceremony_for(factor)
@@ -50,7 +50,7 @@ async def open_ceremony(
     return {"type": kind, "credential_options": {"publicKey": options}}
 
 
-async def take_challenge(conn: AsyncConnection, challenge_id: uuid.UUID, user_id: uuid.UUID) -> bytes:
+async def take_challenge(conn: Connection, challenge_id: uuid.UUID, user_id: uuid.UUID) -> bytes:
     """The ceremony's challenge bytes, used up: a second answer, parallel or after a failure, finds none."""
     try:
         return await passkeys.consume_challenge(conn, challenge_id, CEREMONY, user_id)
@@ -79,7 +79,7 @@ def failed(error: ApiError) -> ApiError:
     return ApiError(ErrorCode.mfa_verification_failed, error.message)
 
 
-async def answering_credential(conn: AsyncConnection, factor: RowMapping, response: dict[str, Any]) -> RowMapping:
+async def answering_credential(conn: Connection, factor: RowMapping, response: dict[str, Any]) -> RowMapping:
     """The stored credential the answer must be checked against: the factor's own, whatever it names."""
     if response.get("rawId", response.get("id")) != factor["webauthn_credential_id"]:
         raise ApiError(ErrorCode.mfa_verification_failed, "This credential is not the factor's")
@@ -87,7 +87,7 @@ async def answering_credential(conn: AsyncConnection, factor: RowMapping, respon
 
 
 async def check_answer(
-    conn: AsyncConnection, config: Config, factor: RowMapping, kind: str, response: dict[str, Any], challenge: bytes
+    conn: Connection, config: Config, factor: RowMapping, kind: str, response: dict[str, Any], challenge: bytes
 ) -> Any:
     """The verified ceremony; 422 mfa_verification_failed when the answer does not hold."""
     if kind != ceremony_for(factor):
@@ -102,7 +102,7 @@ async def check_answer(
         raise failed(error) from None
 
 
-async def record_answer(conn: AsyncConnection, factor: RowMapping, kind: str, verified: Any) -> None:
+async def record_answer(conn: Connection, factor: RowMapping, kind: str, verified: Any) -> None:
     """Stores a created credential, or moves the sign counter on by compare-and-set."""
     if kind == CREATE:
         values = {

@@ -10,14 +10,13 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import RowMapping, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference import mail_pkce, onetime
 from guestpass.reference.clock import utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.mailer import NOTICES, Mailer
-from guestpass.reference.storage.db import after_commit, dialect_insert
+from guestpass.reference.storage.db import Connection, after_commit, dialect_insert
 from guestpass.reference.storage.schema import email_sends, mail_outbox
 from guestpass.reference.users import create_user, find_by_email, get_user
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from guestpass.reference.runtime import Runtime
 
 
-async def claim_send_slot(conn: AsyncConnection, runtime: Runtime, address: str) -> None:
+async def claim_send_slot(conn: Connection, runtime: Runtime, address: str) -> None:
     """429 over_email_send_rate_limit if mail went to `address` within the send interval. Counted for
     unknown addresses too, so the limit cannot tell which addresses have accounts."""
     now = utcnow()
@@ -45,7 +44,7 @@ async def claim_send_slot(conn: AsyncConnection, runtime: Runtime, address: str)
 
 
 async def send_code(
-    conn: AsyncConnection,
+    conn: Connection,
     runtime: Runtime,
     user_id: uuid.UUID,
     token_type: str,
@@ -68,7 +67,7 @@ async def send_code(
 
 
 async def send_code_to_account_of(
-    conn: AsyncConnection,
+    conn: Connection,
     runtime: Runtime,
     token_type: str,
     address: str,
@@ -92,7 +91,7 @@ async def send_code_to_account_of(
 
 
 async def send_notice(
-    conn: AsyncConnection,
+    conn: Connection,
     runtime: Runtime,
     user_id: uuid.UUID,
     notice: str,
@@ -104,7 +103,7 @@ async def send_notice(
     await _enqueue(conn, runtime, kind=notice, address=address, user_id=user_id, redirect_to="", notice_details=details)
 
 
-async def _enqueue(conn: AsyncConnection, runtime: Runtime, **fields: Any) -> None:
+async def _enqueue(conn: Connection, runtime: Runtime, **fields: Any) -> None:
     now = utcnow()
     await conn.execute(
         insert(mail_outbox).values(id=uuid.uuid4(), created_at=now, next_attempt_at=now, attempts=0, **fields)
@@ -112,7 +111,7 @@ async def _enqueue(conn: AsyncConnection, runtime: Runtime, **fields: Any) -> No
     after_commit(conn, runtime.courier.wake)
 
 
-async def compose(conn: AsyncConnection, row: RowMapping, *, config: Config, mailer: Mailer) -> EmailMessage | None:
+async def compose(conn: Connection, row: RowMapping, *, config: Config, mailer: Mailer) -> EmailMessage | None:
     """The message for an outbox row, with a newly issued code; None when there is nothing to send."""
     user = await _recipient(conn, row)
     if user is None:
@@ -133,7 +132,7 @@ async def compose(conn: AsyncConnection, row: RowMapping, *, config: Config, mai
     return mailer.compose(row["address"], token_type, issued.code, link)
 
 
-async def _recipient(conn: AsyncConnection, row: RowMapping) -> RowMapping | None:
+async def _recipient(conn: Connection, row: RowMapping) -> RowMapping | None:
     if row["user_id"] is not None:
         return await get_user(conn, row["user_id"])
     user = await find_by_email(conn, row["address"])

@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import RowMapping, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.sessions import end_sessions_of_user, hash_token
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import flow_states, identities, one_time_tokens
 from guestpass.reference.users import create_user, find_by_email, get_user, update_user
 
@@ -42,7 +42,7 @@ def callback_url(config: Config) -> str:
 
 
 async def open_flow(
-    conn: AsyncConnection,
+    conn: Connection,
     config: Config,
     provider: str,
     redirect_to: str,
@@ -70,7 +70,7 @@ async def open_flow(
     return flow
 
 
-async def take_state(conn: AsyncConnection, state: str) -> RowMapping:
+async def take_state(conn: Connection, state: str) -> RowMapping:
     """The flow this callback's state belongs to, moved past its authorize stage: a state works once."""
     statement = (
         update(flow_states)
@@ -128,7 +128,7 @@ def expired(flow: RowMapping) -> bool:
     return as_utc(flow["expires_at"]) <= utcnow()
 
 
-async def issue_auth_code(conn: AsyncConnection, config: Config, flow: RowMapping, user_id: uuid.UUID) -> str:
+async def issue_auth_code(conn: Connection, config: Config, flow: RowMapping, user_id: uuid.UUID) -> str:
     code = secrets.token_urlsafe(32)
     await conn.execute(
         update(flow_states)
@@ -143,7 +143,7 @@ async def issue_auth_code(conn: AsyncConnection, config: Config, flow: RowMappin
     return code
 
 
-async def take_auth_code(conn: AsyncConnection, auth_code: str) -> RowMapping:
+async def take_auth_code(conn: Connection, auth_code: str) -> RowMapping:
     """Deletes and returns the flow holding this auth code; 404 flow_state_not_found if none does."""
     statement = (
         delete(flow_states)
@@ -156,7 +156,7 @@ async def take_auth_code(conn: AsyncConnection, auth_code: str) -> RowMapping:
     return flow
 
 
-async def end_flow(conn: AsyncConnection, flow: RowMapping) -> None:
+async def end_flow(conn: Connection, flow: RowMapping) -> None:
     await conn.execute(delete(flow_states).where(flow_states.c.id == flow["id"]))
 
 
@@ -173,12 +173,12 @@ def verified_email(claims: dict[str, Any]) -> str | None:
     return email.strip().lower() if isinstance(email, str) and claims.get("email_verified") is True else None
 
 
-async def identity_of(conn: AsyncConnection, provider: str, sub: str) -> RowMapping | None:
+async def identity_of(conn: Connection, provider: str, sub: str) -> RowMapping | None:
     statement = select(identities).where(identities.c.provider == provider, identities.c.provider_id == sub)
     return (await conn.execute(statement)).mappings().first()
 
 
-async def insert_identity(conn: AsyncConnection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> None:
+async def insert_identity(conn: Connection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> None:
     now = utcnow()
     await conn.execute(
         insert(identities).values(
@@ -195,7 +195,7 @@ async def insert_identity(conn: AsyncConnection, user_id: uuid.UUID, provider: s
 
 
 async def attach_identity(
-    conn: AsyncConnection, user: RowMapping, provider: str, claims: dict[str, Any], **changes: Any
+    conn: Connection, user: RowMapping, provider: str, claims: dict[str, Any], **changes: Any
 ) -> None:
     """The identity joins `user`, whose providers then name it; `changes` go into the same update."""
     await insert_identity(conn, user["id"], provider, claims)
@@ -206,7 +206,7 @@ async def attach_identity(
     await update_user(conn, user["id"], app_metadata=app_metadata, **changes)
 
 
-async def permanent(conn: AsyncConnection, claims: dict[str, Any]) -> dict[str, Any]:
+async def permanent(conn: Connection, claims: dict[str, Any]) -> dict[str, Any]:
     """What makes an anonymous user who links an identity permanent (same id): the identity's email
     too, when the provider verified it and nobody else has it."""
     values: dict[str, Any] = {"is_anonymous": False}
@@ -216,7 +216,7 @@ async def permanent(conn: AsyncConnection, claims: dict[str, Any]) -> dict[str, 
     return values
 
 
-async def linked_user(conn: AsyncConnection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> uuid.UUID:
+async def linked_user(conn: Connection, user_id: uuid.UUID, provider: str, claims: dict[str, Any]) -> uuid.UUID:
     existing = await identity_of(conn, provider, claims["sub"])
     if existing is not None and existing["user_id"] != user_id:
         raise ApiError(ErrorCode.identity_already_exists)
@@ -231,7 +231,7 @@ async def linked_user(conn: AsyncConnection, user_id: uuid.UUID, provider: str, 
     return user_id
 
 
-async def signed_in_user(conn: AsyncConnection, config: Config, provider: str, claims: dict[str, Any]) -> uuid.UUID:
+async def signed_in_user(conn: Connection, config: Config, provider: str, claims: dict[str, Any]) -> uuid.UUID:
     """The identity's user; else the user whose address the provider verified; else a new user."""
     existing = await identity_of(conn, provider, claims["sub"])
     if existing is not None:
@@ -256,7 +256,7 @@ async def signed_in_user(conn: AsyncConnection, config: Config, provider: str, c
     return await new_user(conn, provider, claims, email)
 
 
-async def claim_unconfirmed(conn: AsyncConnection, user: RowMapping, provider: str, claims: dict[str, Any]) -> None:
+async def claim_unconfirmed(conn: Connection, user: RowMapping, provider: str, claims: dict[str, Any]) -> None:
     """The provider verified the address of an account nobody confirmed: its owner signs in now, and what
     was set before (a password, other identities, pending codes, metadata, sessions) came from whoever
     typed the address, maybe to take the account over later (GoTrue's RemoveUnconfirmedIdentities)."""
@@ -275,7 +275,7 @@ async def claim_unconfirmed(conn: AsyncConnection, user: RowMapping, provider: s
     )
 
 
-async def new_user(conn: AsyncConnection, provider: str, claims: dict[str, Any], email: str | None) -> uuid.UUID:
+async def new_user(conn: Connection, provider: str, claims: dict[str, Any], email: str | None) -> uuid.UUID:
     metadata = {"provider": provider, "providers": [provider]}
     user = await create_user(conn, user_metadata=identity_data(claims), app_metadata=metadata)
     confirmed = utcnow() if verified_email(claims) else None

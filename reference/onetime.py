@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import one_time_tokens
 from guestpass.reference.users import stored_form
 
@@ -41,7 +41,7 @@ def _stored(token_hash: str) -> str:
     return hashlib.sha256(token_hash.encode()).hexdigest()
 
 
-async def issue(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, address: str, ttl: int) -> OneTimeCode:
+async def issue(conn: Connection, user_id: uuid.UUID, token_type: str, address: str, ttl: int) -> OneTimeCode:
     """A new code for (user, type), replacing the previous one."""
     address = stored_form(address)
     await conn.execute(
@@ -71,7 +71,7 @@ async def issue(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, addr
     raise ApiError(ErrorCode.unexpected_failure, "Could not issue a one-time code")
 
 
-async def issued_since(conn: AsyncConnection, user_id: uuid.UUID, token_type: str, moment: datetime) -> bool:
+async def issued_since(conn: Connection, user_id: uuid.UUID, token_type: str, moment: datetime) -> bool:
     """Whether the live code of (user, type) was issued after `moment`."""
     statement = select(one_time_tokens.c.created_at).where(
         one_time_tokens.c.user_id == user_id, one_time_tokens.c.token_type == token_type
@@ -80,7 +80,7 @@ async def issued_since(conn: AsyncConnection, user_id: uuid.UUID, token_type: st
     return issued_at is not None and as_utc(issued_at) > as_utc(moment)
 
 
-async def consume(conn: AsyncConnection, token_hash: str, token_types: Iterable[str]) -> RowMapping:
+async def consume(conn: Connection, token_hash: str, token_types: Iterable[str]) -> RowMapping:
     """Deletes and returns the live code with this token_hash; 403 otp_expired if there is none."""
     row = (
         (
@@ -101,7 +101,7 @@ async def consume(conn: AsyncConnection, token_hash: str, token_types: Iterable[
     return row
 
 
-async def count_wrong_guess(conn: AsyncConnection, address: str, token_hash: str, token_types: Iterable[str]) -> None:
+async def count_wrong_guess(conn: Connection, address: str, token_hash: str, token_types: Iterable[str]) -> None:
     """One wrong guess more for each code of these types mailed to `address` that `token_hash` does not
     match. Committed before the guess is tried, so that parallel guesses cannot all pass the limit."""
     await conn.execute(
@@ -115,7 +115,7 @@ async def count_wrong_guess(conn: AsyncConnection, address: str, token_hash: str
     )
 
 
-async def refuse_spent(conn: AsyncConnection, token_hash: str, token_types: Iterable[str], limit: int) -> None:
+async def refuse_spent(conn: Connection, token_hash: str, token_types: Iterable[str], limit: int) -> None:
     """403 otp_expired if the code has had `limit` wrong guesses: then neither the code nor its link works."""
     found = await conn.execute(
         select(one_time_tokens.c.id).where(
@@ -128,7 +128,7 @@ async def refuse_spent(conn: AsyncConnection, token_hash: str, token_types: Iter
         raise ApiError(ErrorCode.otp_expired)
 
 
-async def pending(conn: AsyncConnection, user_id: uuid.UUID, token_types: Iterable[str]) -> bool:
+async def pending(conn: Connection, user_id: uuid.UUID, token_types: Iterable[str]) -> bool:
     """Whether the user still has a live code of one of these types (the other half of an email change)."""
     found = await conn.execute(
         select(one_time_tokens.c.id).where(

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -33,6 +32,7 @@ from webauthn.helpers.structs import (
 from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import passkeys, webauthn_challenges
 
 REGISTRATION, AUTHENTICATION = "registration", "authentication"
@@ -44,7 +44,7 @@ def origins(config: Config) -> list[str]:
 
 
 async def store_challenge(
-    conn: AsyncConnection,
+    conn: Connection,
     config: Config,
     ceremony: str,
     user_id: uuid.UUID | None,
@@ -67,9 +67,7 @@ async def store_challenge(
     return {"challenge_id": str(challenge_id), "expires_at": int(expires_at.timestamp())}
 
 
-async def consume_challenge(
-    conn: AsyncConnection, raw_id: Any, ceremony: str, user_id: uuid.UUID | None = None
-) -> bytes:
+async def consume_challenge(conn: Connection, raw_id: Any, ceremony: str, user_id: uuid.UUID | None = None) -> bytes:
     """Deletes the challenge and returns it: 400 webauthn_challenge_not_found if there is none of this
     ceremony (and user), webauthn_challenge_expired if its time has passed."""
     try:
@@ -160,12 +158,12 @@ def verified_authentication(config: Config, credential: dict, challenge: bytes, 
         )
 
 
-async def passkeys_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:
+async def passkeys_of(conn: Connection, user_id: uuid.UUID) -> list[RowMapping]:
     statement = select(passkeys).where(passkeys.c.user_id == user_id).order_by(passkeys.c.created_at)
     return list((await conn.execute(statement)).mappings().all())
 
 
-async def add_passkey(conn: AsyncConnection, user_id: uuid.UUID, verified: Any, friendly_name: str) -> RowMapping:
+async def add_passkey(conn: Connection, user_id: uuid.UUID, verified: Any, friendly_name: str) -> RowMapping:
     passkey_id = uuid.uuid4()
     try:
         async with conn.begin_nested():
@@ -188,7 +186,7 @@ async def add_passkey(conn: AsyncConnection, user_id: uuid.UUID, verified: Any, 
     return (await conn.execute(select(passkeys).where(passkeys.c.id == passkey_id))).mappings().one()
 
 
-async def find_by_credential(conn: AsyncConnection, credential: dict) -> RowMapping:
+async def find_by_credential(conn: Connection, credential: dict) -> RowMapping:
     raw_id = credential.get("rawId") or credential.get("id")
     statement = select(passkeys).where(passkeys.c.credential_id == str(raw_id))
     found = (await conn.execute(statement)).mappings().first()
@@ -197,7 +195,7 @@ async def find_by_credential(conn: AsyncConnection, credential: dict) -> RowMapp
     return found
 
 
-async def record_use(conn: AsyncConnection, passkey: RowMapping, new_sign_count: int) -> None:
+async def record_use(conn: Connection, passkey: RowMapping, new_sign_count: int) -> None:
     """Compare-and-set on the counter: of two uses racing with one counter value, one wins."""
     statement = (
         update(passkeys)

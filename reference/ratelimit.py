@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from guestpass.reference.errors import ApiError, ErrorCode
-from guestpass.reference.storage.db import dialect_insert
+from guestpass.reference.storage.db import Connection, dialect_insert
 from guestpass.reference.storage.schema import rate_limits
 
 
@@ -28,7 +27,7 @@ def current_window(window_seconds: int) -> int:
     return int(time.time()) // window_seconds * window_seconds
 
 
-async def hits(conn: AsyncConnection, bucket: str, key: str, *, window_seconds: int) -> int:
+async def hits(conn: Connection, bucket: str, key: str, *, window_seconds: int) -> int:
     """The hits counted for (bucket, key) in the current window, without counting one."""
     statement = select(rate_limits.c.hits).where(
         rate_limits.c.bucket == bucket,
@@ -38,7 +37,7 @@ async def hits(conn: AsyncConnection, bucket: str, key: str, *, window_seconds: 
     return (await conn.execute(statement)).scalar() or 0
 
 
-async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
+async def consume(conn: Connection, bucket: str, key: str, *, limit: int, window_seconds: int) -> None:
     """Counts one hit for (bucket, key); raises 429 over_request_rate_limit past `limit` in the window."""
     window_start = current_window(window_seconds)
     insert = dialect_insert(conn)
@@ -58,7 +57,7 @@ async def consume(conn: AsyncConnection, bucket: str, key: str, *, limit: int, w
         raise ApiError(ErrorCode.over_request_rate_limit)
 
 
-async def give_back(conn: AsyncConnection, bucket: str, key: str, *, window_seconds: int) -> None:
+async def give_back(conn: Connection, bucket: str, key: str, *, window_seconds: int) -> None:
     """Uncounts one hit that `consume` counted in the current window, for an attempt counted before it was
     known to be one the limit is not about (e.g. a right answer)."""
     await conn.execute(

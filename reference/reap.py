@@ -8,9 +8,8 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, exists, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guestpass.reference.storage.db import Database
+from guestpass.reference.storage.db import Connection, Database
 from guestpass.reference.storage.schema import OWNED_TABLES, users
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -30,7 +29,7 @@ def _reapable(cutoff: datetime) -> ColumnElement[bool]:
     return and_(users.c.is_anonymous.is_(True), users.c.last_active_at < cutoff, *owns_nothing)
 
 
-async def reap_batch(conn: AsyncConnection, cutoff: datetime, batch_size: int) -> int:
+async def reap_batch(conn: Connection, cutoff: datetime, batch_size: int) -> int:
     """Deletes up to `batch_size` reapable users. The conditions are checked again by the DELETE itself,
     and rows that others hold locked (a sign-in, a contribution) are skipped rather than waited for."""
     batch = select(users.c.id).where(_reapable(cutoff)).limit(batch_size).with_for_update(skip_locked=True)

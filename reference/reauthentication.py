@@ -7,21 +7,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from guestpass.reference import onetime
 from guestpass.reference.auth import Caller
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.notify import send_code
 from guestpass.reference.runtime import Runtime
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.users import stored_form
 
 KIND = "reauthentication"
 INVALID_NONCE = "Nonce has expired or is invalid"
 
 
-async def send_nonce(conn: AsyncConnection, runtime: Runtime, caller: Caller) -> None:
+async def send_nonce(conn: Connection, runtime: Runtime, caller: Caller) -> None:
     await send_code(conn, runtime, caller.user["id"], KIND, caller.user["email"], redirect_to="")
 
 
@@ -38,13 +37,13 @@ def nonce_hash(caller: Caller, nonce: str) -> str:
     return onetime.link_hash(stored_form(caller.user["email"] or ""), nonce)
 
 
-async def count_wrong_nonce(conn: AsyncConnection, caller: Caller, nonce: str) -> None:
+async def count_wrong_nonce(conn: Connection, caller: Caller, nonce: str) -> None:
     """Committed before the nonce is tried, so that parallel guesses cannot all pass the limit."""
     if caller.user["email"]:
         await onetime.count_wrong_guess(conn, stored_form(caller.user["email"]), nonce_hash(caller, nonce), (KIND,))
 
 
-async def redeem_nonce(conn: AsyncConnection, runtime: Runtime, caller: Caller, nonce: str | None) -> None:
+async def redeem_nonce(conn: Connection, runtime: Runtime, caller: Caller, nonce: str | None) -> None:
     """400 reauthentication_needed without a nonce, 422 reauthentication_not_valid for a wrong, used,
     expired or another user's one; a good nonce is used up."""
     if not nonce:

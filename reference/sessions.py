@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import RowMapping, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from guestpass.reference import tokens
 from guestpass.reference.clock import as_utc, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.runtime import Runtime
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import refresh_tokens, sessions, users
 from guestpass.reference.users import owned_rows, update_user, user_body
 
@@ -40,7 +40,7 @@ def hash_token(raw: str) -> str:
 
 
 async def issue_refresh_token(
-    conn: AsyncConnection, session_id: uuid.UUID, parent_id: uuid.UUID | None, parent_raw: str | None = None
+    conn: Connection, session_id: uuid.UUID, parent_id: uuid.UUID | None, parent_raw: str | None = None
 ) -> str:
     raw = new_refresh_token()
     await conn.execute(insert(refresh_tokens).values(refresh_token_row(raw, session_id, parent_id, parent_raw)))
@@ -83,11 +83,11 @@ def unseal(sealed: str, parent_raw: str) -> str:
     return bytes(a ^ b for a, b in zip(data, stream, strict=True)).decode()
 
 
-async def get_session(conn: AsyncConnection, session_id: uuid.UUID) -> RowMapping | None:
+async def get_session(conn: Connection, session_id: uuid.UUID) -> RowMapping | None:
     return (await conn.execute(select(sessions).where(sessions.c.id == session_id))).mappings().first()
 
 
-async def start_session(conn: AsyncConnection, user: RowMapping, method: str, request: Request) -> Grant:
+async def start_session(conn: Connection, user: RowMapping, method: str, request: Request) -> Grant:
     """A new aal1 session for `user`, signed in by `method` (amr)."""
     now = utcnow()
     row = session_row(user["id"], method, request, now)
@@ -109,7 +109,7 @@ def session_row(user_id: uuid.UUID, method: str, request: Request, now: datetime
     }
 
 
-async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant:
+async def refresh(conn: Connection, raw: str, reuse_interval: int) -> Grant:
     """Rotates `raw`. A token already rotated is answered with the session's active token, never a new one:
     always when it is the active token's parent (a client that lost the answer), within `reuse_interval`
     seconds otherwise (racing tabs). After that, reuse means theft: the caller must then
@@ -140,14 +140,14 @@ async def refresh(conn: AsyncConnection, raw: str, reuse_interval: int) -> Grant
     return Grant(user, session, issued)  # type: ignore[arg-type]
 
 
-async def refuse_banned_holder(conn: AsyncConnection, session_id: uuid.UUID) -> None:
+async def refuse_banned_holder(conn: Connection, session_id: uuid.UUID) -> None:
     statement = select(users.c.banned_until).join(sessions, sessions.c.user_id == users.c.id)
     banned_until = (await conn.execute(statement.where(sessions.c.id == session_id))).scalar()
     if banned_until is not None and as_utc(banned_until) > utcnow():
         raise ApiError(ErrorCode.user_banned, "Invalid Refresh Token: User Banned")
 
 
-async def active_successor(conn: AsyncConnection, token: RowMapping, raw: str, reusable_since: datetime) -> str:
+async def active_successor(conn: Connection, token: RowMapping, raw: str, reusable_since: datetime) -> str:
     """The active token that descends from the rotated `token`, if `token` may still be answered with it."""
     revoked_at = (
         await conn.execute(select(refresh_tokens.c.revoked_at).where(refresh_tokens.c.id == token["id"]))
@@ -167,13 +167,13 @@ async def active_successor(conn: AsyncConnection, token: RowMapping, raw: str, r
     raise ApiError(ErrorCode.refresh_token_already_used)
 
 
-async def end_session(conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+async def end_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     """Ends one of `user_id`'s sessions; False if it has no such session."""
     result = await conn.execute(delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id))
     return result.rowcount == 1
 
 
-async def end_sessions(conn: AsyncConnection, user_id: uuid.UUID, current: uuid.UUID, scope: LogoutScope) -> None:
+async def end_sessions(conn: Connection, user_id: uuid.UUID, current: uuid.UUID, scope: LogoutScope) -> None:
     statement = delete(sessions)
     if scope == "global":
         statement = statement.where(sessions.c.user_id == user_id)
@@ -184,11 +184,11 @@ async def end_sessions(conn: AsyncConnection, user_id: uuid.UUID, current: uuid.
     await conn.execute(statement)
 
 
-async def end_sessions_of_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+async def end_sessions_of_user(conn: Connection, user_id: uuid.UUID) -> None:
     await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
 
-async def revoke_session_of_token(conn: AsyncConnection, raw: str) -> None:
+async def revoke_session_of_token(conn: Connection, raw: str) -> None:
     session_id = select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == hash_token(raw))
     await conn.execute(delete(sessions).where(sessions.c.id.in_(session_id.scalar_subquery())))
 
@@ -213,7 +213,7 @@ def access_token_claims(runtime: Runtime, user: Mapping[str, Any], session: Mapp
     }
 
 
-async def session_json(conn: AsyncConnection, runtime: Runtime, grant: Grant) -> dict[str, Any]:
+async def session_json(conn: Connection, runtime: Runtime, grant: Grant) -> dict[str, Any]:
     owned = await owned_rows(conn, grant.user)
     return session_body(runtime, grant.user, grant.session, grant.refresh_token, *owned)
 

@@ -11,10 +11,10 @@ from typing import Any
 import idna
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guestpass.reference.clock import as_utc, iso, utcnow
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import identities, mfa_factors, users
 
 AUDIENCE = "authenticated"
@@ -49,17 +49,17 @@ def stored_form(address: str) -> str:
         return address
 
 
-async def get_user(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping | None:
+async def get_user(conn: Connection, user_id: uuid.UUID) -> RowMapping | None:
     return (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
 
 
-async def find_by_email(conn: AsyncConnection, email: str) -> RowMapping | None:
+async def find_by_email(conn: Connection, email: str) -> RowMapping | None:
     statement = select(users).where(users.c.email == stored_form(email))
     return (await conn.execute(statement)).mappings().first()
 
 
 async def create_user(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     email: str | None = None,
     encrypted_password: str | None = None,
@@ -130,7 +130,7 @@ def _provider_metadata(providers: list[str]) -> dict[str, Any]:
     return {"provider": providers[0], "providers": providers}
 
 
-async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: str, *, verified: bool = True) -> None:
+async def add_email_identity(conn: Connection, user_id: uuid.UUID, email: str, *, verified: bool = True) -> None:
     """The email identity; its email_verified says whether the address is confirmed (GoTrue: false until
     the confirmation mail is used)."""
     now = utcnow()
@@ -148,7 +148,7 @@ async def add_email_identity(conn: AsyncConnection, user_id: uuid.UUID, email: s
     )
 
 
-async def confirm_email(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping:
+async def confirm_email(conn: Connection, user_id: uuid.UUID) -> RowMapping:
     """The address is confirmed now, and the email identity says so (GoTrue's verify.go signupVerify)."""
     user = await update_user(conn, user_id, email_confirmed_at=utcnow())
     found = select(identities).where(identities.c.user_id == user_id, identities.c.provider == "email")
@@ -161,7 +161,7 @@ async def confirm_email(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping
     return user
 
 
-async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **values: Any) -> RowMapping:
+async def update_user(conn: Connection, user_id: uuid.UUID, **values: Any) -> RowMapping:
     for key in ("email", "email_change"):
         if values.get(key):
             values[key] = stored_form(values[key])
@@ -169,12 +169,12 @@ async def update_user(conn: AsyncConnection, user_id: uuid.UUID, **values: Any) 
     return (await conn.execute(statement)).mappings().first()  # type: ignore[return-value]
 
 
-async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
+async def delete_user(conn: Connection, user_id: uuid.UUID) -> bool:
     """Deletes the user; sessions, refresh tokens, identities and owned rows cascade with it."""
     return (await conn.execute(delete(users).where(users.c.id == user_id))).rowcount == 1
 
 
-async def set_email(conn: AsyncConnection, user: RowMapping, email: str) -> RowMapping:
+async def set_email(conn: Connection, user: RowMapping, email: str) -> RowMapping:
     """Makes `email` the user's confirmed address, in place: same id, an email identity, permanent.
     422 email_exists if the address is taken."""
     email = stored_form(email)
@@ -216,11 +216,11 @@ def merged_metadata(current: dict[str, Any], changes: dict[str, Any]) -> dict[st
     return {key: value for key, value in merged.items() if value is not None}
 
 
-async def user_json(conn: AsyncConnection, user: RowMapping) -> dict[str, Any]:
+async def user_json(conn: Connection, user: RowMapping) -> dict[str, Any]:
     return user_body(user, *await owned_rows(conn, user))
 
 
-async def owned_rows(conn: AsyncConnection, user: RowMapping) -> tuple[list[RowMapping], list[RowMapping]]:
+async def owned_rows(conn: Connection, user: RowMapping) -> tuple[list[RowMapping], list[RowMapping]]:
     """The rows the wire user lists: its identities and (unless anonymous) its factors."""
     factors = [] if user["is_anonymous"] else await factors_of(conn, user["id"])
     return await identities_of(conn, user), factors
@@ -258,7 +258,7 @@ def user_body(
     return body
 
 
-async def identities_of(conn: AsyncConnection, user: RowMapping) -> list[RowMapping]:
+async def identities_of(conn: Connection, user: RowMapping) -> list[RowMapping]:
     """The user's identities; an anonymous user has none (an identity, like a factor, makes it permanent)."""
     if user["is_anonymous"]:
         return []
@@ -266,7 +266,7 @@ async def identities_of(conn: AsyncConnection, user: RowMapping) -> list[RowMapp
     return list((await conn.execute(statement)).mappings().all())
 
 
-async def factors_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:
+async def factors_of(conn: Connection, user_id: uuid.UUID) -> list[RowMapping]:
     statement = select(mfa_factors).where(mfa_factors.c.user_id == user_id).order_by(mfa_factors.c.created_at)
     return list((await conn.execute(statement)).mappings().all())
 

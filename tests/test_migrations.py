@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from guestpass.reference.storage.db import create_engine
+from guestpass.reference.storage.db import Database
 from guestpass.reference.storage.migrate import upgrade
 from guestpass.reference.storage.schema import metadata
 
@@ -16,14 +16,14 @@ from guestpass.reference.storage.schema import metadata
 def schema_drift(database_url: str) -> list:
     async def run() -> list:
         await upgrade(database_url)
-        engine = create_engine(database_url)
+        db = Database(database_url)
         try:
-            async with engine.connect() as connection:
+            async with db.transaction() as connection:
                 return await connection.run_sync(
                     lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
                 )
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     return asyncio.run(run())
 

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import RowMapping, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,6 +25,7 @@ from guestpass.reference.flows.mfa import lower_sessions_to_aal1
 from guestpass.reference.passwords import check_password
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import identities, mfa_factors, users
 from guestpass.reference.storage.schema import passkeys as passkeys_table
 from guestpass.reference.users import (
@@ -106,14 +106,14 @@ def ban_end(value: str) -> Any:
         ) from None
 
 
-async def loaded_user(conn: AsyncConnection, request: Request) -> RowMapping:
+async def loaded_user(conn: Connection, request: Request) -> RowMapping:
     user = await get_user(conn, path_user_id(request))
     if user is None:
         raise ApiError(ErrorCode.user_not_found, "User not found", status=404)
     return user
 
 
-async def change_email(conn: AsyncConnection, user: RowMapping, email: str, confirmed: bool) -> RowMapping:
+async def change_email(conn: Connection, user: RowMapping, email: str, confirmed: bool) -> RowMapping:
     """The address, its email identity (created or updated) and the providers it adds; 422 email_exists
     when another user has it."""
     owner = await find_by_email(conn, email)

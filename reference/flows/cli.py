@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from guestpass.reference.pages import page
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import hash_token, session_json, start_session
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import cli_attempts, refresh_tokens, sessions, users
 from guestpass.reference.users import get_user
 
@@ -90,7 +90,7 @@ async def create(request: Request) -> JSONResponse:
     )
 
 
-async def _anonymous_owner(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
+async def _anonymous_owner(conn: Connection, raw_token: str) -> uuid.UUID:
     try:
         owner = await token_owner(conn, raw_token)
     except MergeRejected:
@@ -100,7 +100,7 @@ async def _anonymous_owner(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
     return owner["id"]
 
 
-async def _session_of(conn: AsyncConnection, raw_token: str) -> uuid.UUID:
+async def _session_of(conn: Connection, raw_token: str) -> uuid.UUID:
     query = select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == hash_token(raw_token))
     return (await conn.execute(query)).scalar_one()
 
@@ -126,7 +126,7 @@ async def poll(request: Request) -> JSONResponse:
         return JSONResponse({"status": "success", **await session_json(conn, rt, grant)})
 
 
-async def _take_poll_slot(conn: AsyncConnection, attempt: RowMapping, now: datetime) -> bool:
+async def _take_poll_slot(conn: Connection, attempt: RowMapping, now: datetime) -> bool:
     """Records this poll unless the previous one was less than `interval` ago (then: slow_down)."""
     earliest = now - timedelta(seconds=attempt["interval_seconds"]) + POLL_SLACK
     result = await conn.execute(
@@ -140,7 +140,7 @@ async def _take_poll_slot(conn: AsyncConnection, attempt: RowMapping, now: datet
     return result.rowcount == 1
 
 
-async def _transition(conn: AsyncConnection, attempt_id: uuid.UUID, expected: str, **values: Any) -> bool:
+async def _transition(conn: Connection, attempt_id: uuid.UUID, expected: str, **values: Any) -> bool:
     """Moves the attempt out of `expected`; False if another request already did."""
     result = await conn.execute(
         update(cli_attempts).where(cli_attempts.c.id == attempt_id, cli_attempts.c.state == expected).values(**values)
@@ -148,7 +148,7 @@ async def _transition(conn: AsyncConnection, attempt_id: uuid.UUID, expected: st
     return result.rowcount == 1
 
 
-async def _attempt(conn: AsyncConnection, column: Any, code: str) -> RowMapping | None:
+async def _attempt(conn: Connection, column: Any, code: str) -> RowMapping | None:
     return (await conn.execute(select(cli_attempts).where(column == hash_token(code)))).mappings().first()
 
 
@@ -171,7 +171,7 @@ async def complete(request: Request) -> JSONResponse:
         return await _complete(conn, attempt, body)
 
 
-async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping) -> RowMapping | None:
+async def _anonymous_user(conn: Connection, attempt: RowMapping) -> RowMapping | None:
     """The CLI's anonymous user while the session the attempt carries is live. Both rows stay locked until
     commit (the user first, as a deletion takes them): a logout or deletion that comes meanwhile waits."""
     session_id = attempt["anonymous_session_id"]
@@ -187,7 +187,7 @@ async def _anonymous_user(conn: AsyncConnection, attempt: RowMapping) -> RowMapp
     return user
 
 
-async def _session_live(conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+async def _session_live(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     query = select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.user_id == user_id).with_for_update()
     return (await conn.execute(query)).first() is not None
 
@@ -199,9 +199,7 @@ def _no_anonymous_session(attempt: RowMapping) -> ErrorCode:
     return ErrorCode.cli_no_anonymous_session
 
 
-async def _claim(
-    request: Request, conn: AsyncConnection, attempt: RowMapping, anonymous: RowMapping | None
-) -> JSONResponse:
+async def _claim(request: Request, conn: Connection, attempt: RowMapping, anonymous: RowMapping | None) -> JSONResponse:
     """The browser adopts the CLI's anonymous user (a new session of its own), to upgrade it in place."""
     if anonymous is None:
         raise ApiError(_no_anonymous_session(attempt))
@@ -220,7 +218,7 @@ async def _claim(
     return JSONResponse(await session_json(conn, runtime(request), grant))
 
 
-async def _complete(conn: AsyncConnection, attempt: RowMapping, body: dict[str, Any]) -> JSONResponse:
+async def _complete(conn: Connection, attempt: RowMapping, body: dict[str, Any]) -> JSONResponse:
     """The browser's user authorizes the CLI; with `anonymous_merge`, the CLI's anonymous user is merged
     into it in the same transaction (behind a savepoint: a merge that cannot happen blocks nothing)."""
     refresh_token = field(body, "refresh_token", str)
@@ -240,7 +238,7 @@ async def _complete(conn: AsyncConnection, attempt: RowMapping, body: dict[str, 
     return JSONResponse(answer)
 
 
-async def _merge(conn: AsyncConnection, attempt: RowMapping, target_id: uuid.UUID) -> dict[str, Any]:
+async def _merge(conn: Connection, attempt: RowMapping, target_id: uuid.UUID) -> dict[str, Any]:
     """The merge the attempt's anonymous session consents to, while that session is live."""
     session_id = attempt["anonymous_session_id"]
     if session_id is None or not await _session_live(conn, session_id, attempt["anonymous_user_id"]):

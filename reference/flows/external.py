@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -23,6 +22,7 @@ from guestpass.reference.oidc import OidcFailure, OidcProvider
 from guestpass.reference.redirects import allowed_redirect
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.signin import signed_in
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.users import get_user
 
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43,128}")
@@ -128,7 +128,7 @@ async def completed_flow(request: Request, flow: dict) -> dict[str, str]:
     return oauth.session_values(await signed_in(request, {}, user_id, oauth.AMR_METHOD))
 
 
-async def linked_user(conn: AsyncConnection, rt: Runtime, provider: str, user_id: uuid.UUID, claims: dict) -> uuid.UUID:
+async def linked_user(conn: Connection, rt: Runtime, provider: str, user_id: uuid.UUID, claims: dict) -> uuid.UUID:
     """The linking user, told by mail when the identity is new to them (GoTrue's linkIdentityToUser)."""
     new_link = await oauth.identity_of(conn, provider, claims["sub"]) is None
     user_id = await oauth.linked_user(conn, user_id, provider, claims)

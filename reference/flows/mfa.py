@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 
 from sqlalchemy import ColumnElement, RowMapping, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -33,6 +32,7 @@ from guestpass.reference.ratelimit import client_key, consume, give_back, hits
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import Grant, get_session, issue_refresh_token, session_json
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.storage.schema import mfa_challenges, mfa_factors, refresh_tokens
 from guestpass.reference.storage.schema import sessions as sessions_table
 from guestpass.reference.users import factors_of, get_user
@@ -48,7 +48,7 @@ MAX_NAME_LENGTH = 255
 # --- who is asking, and for which factor ---------------------------------------------------------------
 
 
-async def permanent_caller(request: Request, conn: AsyncConnection) -> Caller:
+async def permanent_caller(request: Request, conn: Connection) -> Caller:
     caller = await authenticate(request, conn)
     refuse_anonymous(caller)
     return caller
@@ -61,7 +61,7 @@ async def permanent_caller_and_body(request: Request) -> tuple[Caller, dict[str,
     return caller, await json_object(request)
 
 
-async def owned_factor(request: Request, conn: AsyncConnection, caller: Caller) -> RowMapping:
+async def owned_factor(request: Request, conn: Connection, caller: Caller) -> RowMapping:
     """The factor named in the path, if it is the caller's; an ill-formed id is as unknown as another's."""
     try:
         factor_id = uuid.UUID(request.path_params["factor_id"])
@@ -79,11 +79,11 @@ def unexpired(config: Config) -> ColumnElement[bool]:
     return or_(mfa_factors.c.status == VERIFIED, mfa_factors.c.created_at > cutoff)
 
 
-async def drop_expired_factors(conn: AsyncConnection, config: Config, user_id: uuid.UUID) -> None:
+async def drop_expired_factors(conn: Connection, config: Config, user_id: uuid.UUID) -> None:
     await conn.execute(delete(mfa_factors).where(mfa_factors.c.user_id == user_id, ~unexpired(config)))
 
 
-async def refuse_new_factor_at_aal1(conn: AsyncConnection, caller: Caller, factor: RowMapping) -> None:
+async def refuse_new_factor_at_aal1(conn: Connection, caller: Caller, factor: RowMapping) -> None:
     """A factor enrolled while the user had no verified one (perhaps by someone who has only the password)
     cannot raise an aal1 session once the user has verified another one: it needs aal2 from then on. On
     PostgreSQL the factors are read after `factor` was: a parallel answer may have verified `factor` itself
@@ -108,7 +108,7 @@ def checked_factor_type(config: Config, factor_type: str | None) -> str:
     return factor_type
 
 
-async def check_enrollment(conn: AsyncConnection, caller: Caller, friendly_name: str) -> None:
+async def check_enrollment(conn: Connection, caller: Caller, friendly_name: str) -> None:
     factors = await factors_of(conn, caller.user["id"])
     if any(factor["friendly_name"] == friendly_name for factor in factors):
         raise ApiError(
@@ -119,7 +119,7 @@ async def check_enrollment(conn: AsyncConnection, caller: Caller, friendly_name:
 
 
 async def insert_factor(
-    conn: AsyncConnection, user_id: uuid.UUID, friendly_name: str, factor_type: str, secret: str
+    conn: Connection, user_id: uuid.UUID, friendly_name: str, factor_type: str, secret: str
 ) -> uuid.UUID:
     factor_id, now = uuid.uuid4(), utcnow()
     values = {"id": factor_id, "user_id": user_id, "friendly_name": friendly_name, "factor_type": factor_type}
@@ -209,7 +209,7 @@ def verify_params(body: dict[str, Any]) -> tuple[uuid.UUID, str]:
         raise ApiError(ErrorCode.validation_failed, "challenge_id must be a UUID") from None
 
 
-async def refuse_when_locked(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+async def refuse_when_locked(conn: Connection, config: Config, factor_id: uuid.UUID) -> None:
     """Counts this answer against the factor's allowance BEFORE it is checked, and refuses it with 429 once
     the allowance of this window is spent, whatever the answer. Counting and comparing are one step (the
     counter's row stays locked until the transaction ends), so parallel answers cannot all pass a check
@@ -224,11 +224,11 @@ async def refuse_when_locked(conn: AsyncConnection, config: Config, factor_id: u
         raise ApiError(ErrorCode.over_request_rate_limit, "Too many failed MFA verifications, try later") from None
 
 
-async def give_back_attempt(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+async def give_back_attempt(conn: Connection, config: Config, factor_id: uuid.UUID) -> None:
     await give_back(conn, VERIFY_BUCKET, str(factor_id), window_seconds=config.rate_limit_window_seconds)
 
 
-async def open_challenge(conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID) -> RowMapping:
+async def open_challenge(conn: Connection, factor: RowMapping, challenge_id: uuid.UUID) -> RowMapping:
     statement = select(mfa_challenges).where(
         mfa_challenges.c.id == challenge_id, mfa_challenges.c.factor_id == factor["id"]
     )
@@ -243,7 +243,7 @@ async def open_challenge(conn: AsyncConnection, factor: RowMapping, challenge_id
 
 
 async def use_challenge_and_step(
-    conn: AsyncConnection, factor: RowMapping, challenge_id: uuid.UUID, step: int | None, now: datetime
+    conn: Connection, factor: RowMapping, challenge_id: uuid.UUID, step: int | None, now: datetime
 ) -> None:
     """Marks the challenge verified and the code's time step used, each only if nobody did first (a
     WebAuthn answer has no step: its sign counter was moved on instead)."""
@@ -264,14 +264,14 @@ async def use_challenge_and_step(
         raise ApiError(ErrorCode.mfa_verification_failed, "This code was already used, wait for the next one")
 
 
-async def raise_to_aal2(conn: AsyncConnection, session: RowMapping, now: datetime, method: str = TOTP) -> RowMapping:
+async def raise_to_aal2(conn: Connection, session: RowMapping, now: datetime, method: str = TOTP) -> RowMapping:
     """The same session at aal2, with `method` as its most recent authentication method."""
     amr = [{"method": method, "timestamp": int(now.timestamp())}, *(e for e in session["amr"] if e["method"] != method)]
     await conn.execute(update(sessions_table).where(sessions_table.c.id == session["id"]).values(aal=AAL2, amr=amr))
     return await get_session(conn, session["id"])  # type: ignore[return-value]
 
 
-async def end_weaker_sessions(conn: AsyncConnection, user_id: uuid.UUID, current: uuid.UUID) -> None:
+async def end_weaker_sessions(conn: Connection, user_id: uuid.UUID, current: uuid.UUID) -> None:
     await conn.execute(
         delete(sessions_table).where(
             sessions_table.c.user_id == user_id, sessions_table.c.id != current, sessions_table.c.aal != AAL2
@@ -279,13 +279,13 @@ async def end_weaker_sessions(conn: AsyncConnection, user_id: uuid.UUID, current
     )
 
 
-async def reissue_refresh_token(conn: AsyncConnection, session_id: uuid.UUID) -> str:
+async def reissue_refresh_token(conn: Connection, session_id: uuid.UUID) -> str:
     """The session's aal1 refresh tokens die: only the client that answered the challenge continues at aal2."""
     await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.session_id == session_id))
     return await issue_refresh_token(conn, session_id, None)
 
 
-async def drop_other_unverified_factors(conn: AsyncConnection, factor: RowMapping) -> None:
+async def drop_other_unverified_factors(conn: Connection, factor: RowMapping) -> None:
     await conn.execute(
         delete(mfa_factors).where(
             mfa_factors.c.user_id == factor["user_id"],
@@ -297,7 +297,7 @@ async def drop_other_unverified_factors(conn: AsyncConnection, factor: RowMappin
 
 
 async def verified_session(
-    conn: AsyncConnection, rt: Runtime, caller: Caller, factor: RowMapping, challenge_id: uuid.UUID, step: int | None
+    conn: Connection, rt: Runtime, caller: Caller, factor: RowMapping, challenge_id: uuid.UUID, step: int | None
 ) -> dict[str, Any]:
     now = utcnow()
     await use_challenge_and_step(conn, factor, challenge_id, step, now)
@@ -320,7 +320,7 @@ def require_type(factor: RowMapping, factor_type: str) -> None:
 
 
 async def challenged_factor(
-    request: Request, conn: AsyncConnection, factor_type: str, challenge_id: uuid.UUID
+    request: Request, conn: Connection, factor_type: str, challenge_id: uuid.UUID
 ) -> tuple[Caller, RowMapping]:
     """The caller and the factor named in the path, if it is theirs, of `factor_type`, usable from the
     caller's session, with this answer counted within the factor's allowance and `challenge_id` open."""
@@ -371,7 +371,7 @@ async def verify_webauthn(request: Request, body: dict[str, Any]) -> JSONRespons
 # --- DELETE /factors/{id} ------------------------------------------------------------------------------
 
 
-async def lower_sessions_to_aal1(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+async def lower_sessions_to_aal1(conn: Connection, user_id: uuid.UUID) -> None:
     """Every aal2 session of the user, not only those the removed factor raised (sessions do not record
     which factor raised them): the safe side."""
     statement = select(sessions_table).where(sessions_table.c.user_id == user_id, sessions_table.c.aal == AAL2)

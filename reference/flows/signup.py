@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -26,6 +25,7 @@ from guestpass.reference.redirects import redirect_of
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.signin import complete_sign_in, merge_token
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.users import create_user, find_by_email, user_json
 
 
@@ -89,7 +89,7 @@ async def signup_to_confirm(
 
 
 async def tentative_user(
-    conn: AsyncConnection, email: str, encrypted: str, user_metadata: dict[str, Any], *, keep: bool
+    conn: Connection, email: str, encrypted: str, user_metadata: dict[str, Any], *, keep: bool
 ) -> tuple[RowMapping, dict[str, Any]]:
     """Creates the user and its answer in a savepoint, kept or rolled back."""
     savepoint = await conn.begin_nested()

@@ -3,7 +3,6 @@ except that an anonymous user converts at once while mailer_autoconfirm is on.""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +19,7 @@ from guestpass.reference.redirects import redirect_of
 from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import runtime
 from guestpass.reference.sessions import end_sessions
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.users import (
     delete_user,
     factors_of,
@@ -40,7 +40,7 @@ async def get_user(request: Request) -> JSONResponse:
 
 
 async def refuse_credential_change_at_aal1(
-    conn: AsyncConnection, caller: Caller, email: str | None, password: str | None
+    conn: Connection, caller: Caller, email: str | None, password: str | None
 ) -> None:
     """GoTrue's rule (internal/api/user.go, UserUpdate): once the user has a verified factor, a new password
     or email needs an aal2 session, or the password alone would take over an account MFA protects."""

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -27,6 +26,7 @@ from guestpass.reference.responses import JSONResponse
 from guestpass.reference.runtime import Runtime, runtime
 from guestpass.reference.sessions import end_sessions_of_user
 from guestpass.reference.signin import merge_token, signed_in
+from guestpass.reference.storage.db import Connection
 from guestpass.reference.users import confirm_email, get_user, update_user
 
 # verify type -> the kinds of code it accepts; an invitation is a confirmation of an address the user
@@ -66,14 +66,14 @@ def code_address(body: dict[str, Any]) -> str | None:
     return normalized_email(email)
 
 
-async def count_client_attempt(conn: AsyncConnection, config: Config, bucket: str, key: str) -> None:
+async def count_client_attempt(conn: Connection, config: Config, bucket: str, key: str) -> None:
     """Counts a try of the client before it is made, so that parallel tries cannot pass the limit;
     429 over_request_rate_limit once its tries for the window are used up, even for the right secret."""
     window = config.rate_limit_window_seconds
     await ratelimit.consume(conn, bucket, key, limit=config.verify_attempts_per_window, window_seconds=window)
 
 
-async def refund_client_attempt(conn: AsyncConnection, config: Config, bucket: str, key: str) -> None:
+async def refund_client_attempt(conn: Connection, config: Config, bucket: str, key: str) -> None:
     """A try that succeeded does not count: only wrong secrets use the allowance."""
     await ratelimit.give_back(conn, bucket, key, window_seconds=config.rate_limit_window_seconds)
 
@@ -97,7 +97,7 @@ async def attempt(
 
 
 async def redeem(
-    conn: AsyncConnection, kinds: tuple[str, ...], token_hash: str, encrypted_password: str | None, *, runtime: Runtime
+    conn: Connection, kinds: tuple[str, ...], token_hash: str, encrypted_password: str | None, *, runtime: Runtime
 ) -> RowMapping | None:
     """Consumes the code and applies it; the user to sign in, or None while an email change waits
     for its other confirmation."""

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from guestpass.reference.storage.schema import identities, mfa_factors, refresh_tokens, sessions, users
-from guestpass.reference.storage.sqlite_loop import PRAGMAS
+from guestpass.reference.storage.sqlite_sync import PRAGMAS
 from guestpass.reference.storage.urls import ssl_mode
 
 Row = Mapping[str, Any]

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Connection, make_url
 
-from guestpass.reference.storage.db import create_engine
+from guestpass.reference.storage.db import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -23,12 +23,12 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 async def upgrade(database_url: str, revision: str = "head") -> None:
-    engine = create_engine(database_url)
+    db = Database(database_url)
     try:
-        async with engine.begin() as connection:
+        async with db.transaction() as connection:
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 def sqlite_file(database_url: str) -> Path | None:

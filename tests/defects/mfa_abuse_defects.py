@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from catalogue import defect, patch_source, replace_function
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -19,11 +18,12 @@ from guestpass.reference import ratelimit, totp
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
 from guestpass.reference.flows import mfa, user
+from guestpass.reference.storage.db import Connection
 
 # Long enough for every answer of a parallel burst to read the count before any is counted.
 CHECK_TO_COUNT_GAP = 0.5
 
-FailureCount = Callable[[AsyncConnection, Config, uuid.UUID], Awaitable[None]]
+FailureCount = Callable[[Connection, Config, uuid.UUID], Awaitable[None]]
 
 
 async def nothing(*args: Any, **kwargs: Any) -> None:
@@ -99,7 +99,7 @@ def mfa_limit_read_before_counted(mp: pytest.MonkeyPatch) -> None:
     """Past the limit a compared wrong code is answered 429 (its count raises and rolls back), but a
     compared right one is accepted: on PostgreSQL, several times the limit were compared."""
 
-    async def count_failure(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+    async def count_failure(conn: Connection, config: Config, factor_id: uuid.UUID) -> None:
         limit, window = config.mfa_verify_attempts_per_window, config.rate_limit_window_seconds
         await ratelimit.consume(conn, mfa.VERIFY_BUCKET, str(factor_id), limit=limit, window_seconds=window)
 
@@ -108,7 +108,7 @@ def mfa_limit_read_before_counted(mp: pytest.MonkeyPatch) -> None:
 
 @defect("mfa-totp", source="check-then-act: the failure limit checked on entry, failures counted without a second look")
 def mfa_limit_counted_late(mp: pytest.MonkeyPatch) -> None:
-    async def count_failure(conn: AsyncConnection, config: Config, factor_id: uuid.UUID) -> None:
+    async def count_failure(conn: Connection, config: Config, factor_id: uuid.UUID) -> None:
         window = config.rate_limit_window_seconds
         await ratelimit.consume(conn, mfa.VERIFY_BUCKET, str(factor_id), limit=1 << 30, window_seconds=window)
 

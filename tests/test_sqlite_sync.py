@@ -1,5 +1,5 @@
-"""SQLite statements of the async engine run on the event loop's thread, a free write lock is taken there
-too, but waiting for a write lock that another process holds never stops the loop."""
+"""SQLite transactions run on the event loop's thread, a free write lock is taken there too, but waiting for
+a write lock that another process holds never stops the loop, and a cancelled wait leaves the lock free."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import aiosqlite
 import pytest
 from sqlalchemy import text
 
@@ -22,8 +21,7 @@ async def statement_thread(url: str) -> int:
     db = Database(url)
     try:
         async with db.transaction() as conn:
-            raw = await conn.get_raw_connection()
-            raw.driver_connection._conn.create_function("thread_id", 0, threading.get_ident)
+            conn.sync_connection.connection.driver_connection.create_function("thread_id", 0, threading.get_ident)
             return (await conn.execute(text("SELECT thread_id()"))).scalar_one()
     finally:
         await db.dispose()
@@ -46,15 +44,15 @@ async def write_once(url: str) -> None:
 
 def test_a_free_write_lock_is_taken_on_the_loops_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     handed_over: list[object] = []
-    hand_over = aiosqlite.Connection._execute
+    hand_over = asyncio.to_thread
 
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object, **kwargs: object) -> object:
+    async def counted(work: object, *args: object) -> object:
         handed_over.append(args[:1])
-        return await hand_over(self, fn, *args, **kwargs)
+        return await hand_over(work, *args)
 
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    monkeypatch.setattr(asyncio, "to_thread", counted)
     asyncio.run(write_once(f"sqlite:///{tmp_path / 'free.db'}"))
-    assert handed_over == [], f"handed to the connection's thread: {handed_over}"
+    assert handed_over == [], f"handed to a thread: {handed_over}"
 
 
 async def others_can_write_during_a_read(url: str, other: sqlite3.Connection) -> bool:
@@ -123,3 +121,38 @@ def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -
     # a loop blocked by the wait runs the timer once at most; a free one about 50 times, fewer on a busy machine
     assert ticks >= 5, f"the loop ran its 10 ms timer {ticks} times in {HELD_SECONDS} s"
     assert [row[0] for row in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+
+
+async def cancelled_while_locked_out(url: str, other: sqlite3.Connection) -> list[int]:
+    """A transaction cancelled while it waits for `other`'s write lock: once `other` lets go, the lock must not
+    stay with the cancelled transaction's connection."""
+    db = Database(url)
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+    try:
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        writing.cancel()
+        other.commit()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        other.execute("BEGIN IMMEDIATE")
+        other.rollback()
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (3)"))
+        return [row[0] for row in other.execute("SELECT x FROM t ORDER BY x")]
+    finally:
+        await db.dispose()
+
+
+def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_it_free(tmp_path: Path) -> None:
+    path = tmp_path / "cancelled.db"
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    assert asyncio.run(cancelled_while_locked_out(f"sqlite:///{path}", other)) == [1, 3]
