@@ -4,6 +4,7 @@ that checks its owner in one transaction and writes in another (PROTOCOL §1: ne
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -41,12 +42,17 @@ def cli_merge_skips_session_check(mp: pytest.MonkeyPatch) -> None:
 
 @defect("owned-data", "self-delete", source="a data write that trusts the owner it checked in an earlier transaction")
 def data_write_checks_owner_apart(mp: pytest.MonkeyPatch) -> None:
+    """Between the check and the write the handler waits on something else (here 5 ms, as a call to another
+    service would): without a wait, SQLite transactions of one process that never yield run back to back."""
+    mp.setattr(data, "asyncio", asyncio, raising=False)
     patch_source(
         mp,
         data,
         "create_item",
         lambda code: code.replace(
-            "        caller = await authenticate(request, conn)\n        now = utcnow()\n", "        now = utcnow()\n"
+            "    async with rt.db.transaction() as conn:\n        caller = await authenticate(request, conn)\n"
+            "        now = utcnow()\n",
+            "    await asyncio.sleep(0.005)\n    async with rt.db.transaction() as conn:\n        now = utcnow()\n",
         ).replace(
             '        if await update_user(conn, caller.user["id"], last_active_at=now) is None:\n',
             "        if False:\n",
