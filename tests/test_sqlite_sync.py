@@ -17,6 +17,15 @@ from guestpass.reference.storage.db import Database
 HELD_SECONDS = 0.5
 
 
+def another_process(path: Path) -> sqlite3.Connection:
+    """A connection as another process would hold one: its own, never waiting for a lock, to a WAL file
+    with a table `t`."""
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    return other
+
+
 async def statement_thread(url: str) -> int:
     db = Database(url)
     try:
@@ -73,9 +82,7 @@ async def others_can_write_during_a_read(url: str, other: sqlite3.Connection) ->
 def test_a_transaction_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
     """Two transactions that each read first could otherwise both wait to upgrade to the write lock."""
     path = tmp_path / "immediate.db"
-    other = sqlite3.connect(path, isolation_level=None, timeout=0)
-    other.execute("PRAGMA journal_mode=WAL")
-    other.execute("CREATE TABLE t (x INTEGER)")
+    other = another_process(path)
     assert not asyncio.run(others_can_write_during_a_read(f"sqlite:///{path}", other))
 
 
@@ -111,9 +118,7 @@ async def ticks_while_locked_out(url: str, other: sqlite3.Connection) -> tuple[i
 
 def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("PRAGMA journal_mode=WAL")
-    other.execute("CREATE TABLE t (x INTEGER)")
+    other = another_process(path)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO t VALUES (1)")
     ticks, waited = asyncio.run(ticks_while_locked_out(f"sqlite:///{path}", other))
@@ -150,9 +155,7 @@ async def cancelled_while_locked_out(url: str, other: sqlite3.Connection) -> lis
 
 def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_it_free(tmp_path: Path) -> None:
     path = tmp_path / "cancelled.db"
-    other = sqlite3.connect(path, isolation_level=None, timeout=0)
-    other.execute("PRAGMA journal_mode=WAL")
-    other.execute("CREATE TABLE t (x INTEGER)")
+    other = another_process(path)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO t VALUES (1)")
     assert asyncio.run(cancelled_while_locked_out(f"sqlite:///{path}", other)) == [1, 3]
