@@ -17,12 +17,15 @@ from guestpass.reference.storage.db import Database
 HELD_SECONDS = 0.5
 
 
-def another_process(path: Path) -> sqlite3.Connection:
+def another_process(path: Path, *, writing: bool = False) -> sqlite3.Connection:
     """A connection as another process would hold one: its own, never waiting for a lock, to a WAL file
-    with a table `t`."""
+    with a table `t`; `writing`: holding the write lock, with the row 1 not yet committed."""
     other = sqlite3.connect(path, isolation_level=None, timeout=0)
     other.execute("PRAGMA journal_mode=WAL")
     other.execute("CREATE TABLE t (x INTEGER)")
+    if writing:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
     return other
 
 
@@ -118,9 +121,7 @@ async def ticks_while_locked_out(url: str, other: sqlite3.Connection) -> tuple[i
 
 def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
-    other = another_process(path)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO t VALUES (1)")
+    other = another_process(path, writing=True)
     ticks, waited = asyncio.run(ticks_while_locked_out(f"sqlite:///{path}", other))
     assert waited >= HELD_SECONDS * 0.8, f"the transaction did not wait for the lock: {waited:.3f} s"
     # a loop blocked by the wait runs the timer once at most; a free one about 50 times, fewer on a busy machine
@@ -155,7 +156,5 @@ async def cancelled_while_locked_out(url: str, other: sqlite3.Connection) -> lis
 
 def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_it_free(tmp_path: Path) -> None:
     path = tmp_path / "cancelled.db"
-    other = another_process(path)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO t VALUES (1)")
+    other = another_process(path, writing=True)
     assert asyncio.run(cancelled_while_locked_out(f"sqlite:///{path}", other)) == [1, 3]
