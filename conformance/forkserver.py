@@ -36,8 +36,11 @@ REAP_SECONDS = 5.0
 STREAMS = (0, 1, 2)
 # what every worker imports, less the modules pytest rewrites: the test module and the plugins given with
 # -p (guestpass.conformance.plugin, pytest_bdd.plugin, xdist.plugin); `preload` adds pytest's own plugins,
-# the steps and the parsed feature files
+# the steps and the parsed feature files. httpx imports httpcore (and trio, where installed) only when its
+# first client is made, and anyio its event loop's backend when first used: a fifth of a worker's time.
 PRELOAD = (
+    "anyio._backends._asyncio",
+    "httpcore",
     "guestpass.conformance.world",
     "guestpass.conformance.step_lookup",
     "pytest_bdd.cucumber_json",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp
 
 from guestpass.reference import tokens
-from guestpass.reference.app import AUTH_PREFIX, DATA_PREFIX, create_app
+from guestpass.reference.app import AUTH_PREFIX, DATA_PREFIX, create_app, settle_heap
 from guestpass.reference.config import TEST_PROFILE, Config, config_from_env
 from guestpass.reference.oidc import ProviderSettings, provider_settings
 from guestpass.reference.storage.migrate import copy_sqlite, sqlite_file, upgrade
@@ -373,13 +372,6 @@ def serve_together(servers: Sequence[Listening], parent: int | None, children: S
         runner.run(run())
     for child in children:
         os.waitpid(child, 0)
-
-
-def settle_heap() -> None:
-    """The modules and the apps live as long as the process: full collections need not walk them again (what
-    start-up left unreachable, the migrations' modules among it, is collected first)."""
-    gc.collect()
-    gc.freeze()
 
 
 def exit_with_parent(parent: int) -> None:
