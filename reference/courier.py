@@ -57,7 +57,7 @@ class Courier:
                 await asyncio.wait_for(self._due.wait(), timeout=POLL_SECONDS)
             self._due.clear()
             try:
-                while await self.deliver_due():
+                while await self.deliver_due() == BATCH:
                     pass
             except Exception:
                 log.exception("the courier could not read the outbox")
@@ -71,17 +71,12 @@ class Courier:
     async def _claim(self) -> list[RowMapping]:
         now = utcnow()
         free = or_(mail_outbox.c.locked_until.is_(None), mail_outbox.c.locked_until < now)
+        due = select(mail_outbox.c.id).where(mail_outbox.c.next_attempt_at <= now, free)
+        due = due.order_by(mail_outbox.c.next_attempt_at).limit(BATCH)
+        lease = update(mail_outbox).where(mail_outbox.c.id.in_(due), free)
+        lease = lease.values(locked_until=now + LEASE, attempts=mail_outbox.c.attempts + 1)
         async with self.db.transaction() as conn:
-            due = select(mail_outbox.c.id).where(mail_outbox.c.next_attempt_at <= now, free)
-            ids = (await conn.execute(due.order_by(mail_outbox.c.next_attempt_at).limit(BATCH))).scalars().all()
-            claimed = []
-            for row_id in ids:
-                lease = update(mail_outbox).where(mail_outbox.c.id == row_id, free)
-                lease = lease.values(locked_until=now + LEASE, attempts=mail_outbox.c.attempts + 1)
-                row = (await conn.execute(lease.returning(*mail_outbox.c))).mappings().first()
-                if row is not None:
-                    claimed.append(row)
-        return claimed
+            return list((await conn.execute(lease.returning(*mail_outbox.c))).mappings().all())
 
     async def _deliver(self, row: RowMapping) -> None:
         try:
