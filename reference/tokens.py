@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -10,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.utils import base64url_encode
 
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
@@ -26,6 +30,14 @@ class SigningKey:
     private: Any
     public: Any
     kid: str | None = None
+
+    @functools.cached_property
+    def signer(self) -> tuple[bytes, Algorithm, Any]:
+        """The encoded header, the algorithm and the prepared private key."""
+        header = {"alg": self.algorithm, "typ": "JWT", **({"kid": self.kid} if self.kid else {})}
+        algorithm = get_default_algorithms()[self.algorithm]
+        encoded = base64url_encode(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+        return encoded, algorithm, algorithm.prepare_key(self.private)
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         if self.algorithm == "HS256":
@@ -61,8 +73,17 @@ def load_signing_key(config: Config) -> SigningKey:
 
 
 def sign(key: SigningKey, claims: dict[str, Any]) -> str:
-    headers = {"kid": key.kid} if key.kid else None
-    return jwt.encode(claims, key.private, algorithm=key.algorithm, headers=headers)
+    """As `jwt.encode` signs, with the header encoded and the key prepared once per key."""
+    header, algorithm, prepared = key.signer
+    signing_input = header + b"." + base64url_encode(compact_json(claims))
+    return (signing_input + b"." + base64url_encode(algorithm.sign(signing_input, prepared))).decode()
+
+
+def compact_json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # integers past 64 bits, in metadata
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import sqlite3
 import uuid
 from abc import ABC, abstractmethod
@@ -237,17 +238,23 @@ class PostgresHotPaths(HotPaths):
 # JSON as json.dumps text, booleans as 0/1.
 
 
-def _to_sqlite(table: Table) -> dict[str, Callable[[Any], Any]]:
-    def encoder(kind: Any) -> Callable[[Any], Any]:
+def _sqlite_time(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _to_sqlite(table: Table) -> dict[str, Callable[[Any], Any] | None]:
+    """Each column's encoder of a value that is not None; None where the value is stored as it is."""
+
+    def encoder(kind: Any) -> Callable[[Any], Any] | None:
         if isinstance(kind, Uuid):
-            return lambda value: value.hex if value is not None else None
+            return operator.attrgetter("hex")
         if isinstance(kind, DateTime):
-            return lambda value: value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if value else None
+            return _sqlite_time
         if isinstance(kind, JSON):
             return json.dumps
         if isinstance(kind, Boolean):
-            return lambda value: int(value) if value is not None else None
-        return lambda value: value
+            return int
+        return None
 
     return {column.name: encoder(column.type) for column in table.c}
 
@@ -271,12 +278,17 @@ class _Codec:
     def __init__(self, table: Table) -> None:
         self.table = table.name
         self.columns = [column.name for column in table.c]
-        self._encode, self._decode = _to_sqlite(table), _from_sqlite(table)
+        self._encoders = list(_to_sqlite(table).items())
+        self._decode = _from_sqlite(table)
         marks = ", ".join("?" * len(self.columns))
         self.insert = f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks})"
 
     def encode(self, row: Mapping[str, Any]) -> list[Any]:
-        return [self._encode[name](row[name]) for name in self.columns]
+        return [
+            value if encode is None or value is None else encode(value)
+            for name, encode in self._encoders
+            for value in (row[name],)
+        ]
 
     def decode(self, row: sqlite3.Row) -> dict[str, Any]:
         return {name: None if row[name] is None else self._decode[name](row[name]) for name in self.columns}
@@ -284,7 +296,6 @@ class _Codec:
 
 USERS, SESSIONS, TOKENS = _Codec(users), _Codec(sessions), _Codec(refresh_tokens)
 IDENTITIES, FACTORS = _Codec(identities), _Codec(mfa_factors)
-TIME = _to_sqlite(sessions)["created_at"]
 
 SQLITE_HIT = """
 INSERT INTO rate_limits (bucket, client_key, window_start, hits) SELECT ?, ?, ?, 1 WHERE ? >= 1
@@ -415,7 +426,7 @@ class SqliteHotPaths(HotPaths):
         return await self._transaction(work)
 
     async def rotate(self, rotation: Rotation) -> SessionRows | None:
-        now = TIME(rotation.now)
+        now = _sqlite_time(rotation.now)
 
         def work(connection: sqlite3.Connection) -> SessionRows | None:
             token = connection.execute(SQLITE_ACTIVE_TOKEN, (rotation.token_hash, now)).fetchone()
@@ -437,7 +448,7 @@ class SqliteHotPaths(HotPaths):
 
     async def caller(self, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> SessionRows | None:
         def work(connection: sqlite3.Connection) -> SessionRows | None:
-            found = connection.execute(SQLITE_CALLER, (session_id.hex, user_id.hex, TIME(now))).fetchone()
+            found = connection.execute(SQLITE_CALLER, (session_id.hex, user_id.hex, _sqlite_time(now))).fetchone()
             if found is None:
                 return None
             session = connection.execute("SELECT * FROM sessions WHERE id = ?", (session_id.hex,)).fetchone()
