@@ -8,6 +8,7 @@ holder): the caller then takes the full path, which knows every case."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import operator
 import sqlite3
@@ -238,6 +239,7 @@ class PostgresHotPaths(HotPaths):
 # JSON as json.dumps text, booleans as 0/1.
 
 
+@functools.lru_cache(maxsize=256)  # the timestamps a request writes are mostly one instant
 def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
