@@ -10,13 +10,22 @@ from guestpass.reference.errors import ApiError, ErrorCode, error_response
 DRAIN_BYTES = 64 << 20  # of an oversized body, read and dropped so that a client still sending reads the answer
 
 
+def header(scope: Scope, name: bytes) -> bytes:
+    """The last value of the (lower-case) header `name`, or b"" where it is absent."""
+    found = b""
+    for key, value in scope["headers"]:
+        if key == name:
+            found = value
+    return found
+
+
 def declared_length(scope: Scope) -> int:
-    raw = dict(scope["headers"]).get(b"content-length", b"0")
+    raw = header(scope, b"content-length")
     return int(raw) if raw.isdigit() else 0
 
 
 def expects_continue(scope: Scope) -> bool:
-    return dict(scope["headers"]).get(b"expect", b"").lower() == b"100-continue"
+    return header(scope, b"expect").lower() == b"100-continue"
 
 
 async def drain(receive: Receive, budget: int) -> None:
