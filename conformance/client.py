@@ -20,7 +20,7 @@ from guestpass.conformance.transcript import Exchange, Transcript
 API_VERSION = "2024-01-01"
 # httpcore 1.0.9 closes surplus idle connections, including one just handed to a waiting request, whose
 # thread then reads a closed socket (EBADF): encode/httpcore#1110. Parallel steps never need a limit.
-UNPOOLED = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+UNBOUNDED_POOL = httpx.Limits(max_connections=None, max_keepalive_connections=None)
 USER_AGENT = "guestpass-conformance"
 
 
@@ -62,7 +62,7 @@ class ApiClient:
         self.request_lock = request_lock
         self._alone = False
         self.last_seconds = 0.0  # how long the last request took to be answered
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), limits=UNPOOLED)
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(), limits=UNBOUNDED_POOL)
 
     @contextmanager
     def alone(self) -> Iterator[None]:

@@ -245,7 +245,8 @@ def _sqlite_time(value: datetime) -> str:
 
 
 def _to_sqlite(table: Table) -> dict[str, Callable[[Any], Any] | None]:
-    """Each column's encoder of a value that is not None; None where the value is stored as it is."""
+    """Each column's encoder of a value that is not None; None where the value is stored as it is. None is
+    stored as NULL: the JSON columns these paths write are NOT NULL (SQLAlchemy would write JSON null)."""
 
     def encoder(kind: Any) -> Callable[[Any], Any] | None:
         if isinstance(kind, Uuid):
