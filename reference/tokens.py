@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import Algorithm, get_default_algorithms
@@ -19,6 +18,7 @@ from jwt.utils import base64url_encode
 
 from guestpass.reference.config import Config
 from guestpass.reference.errors import ApiError, ErrorCode
+from guestpass.reference.responses import compact_json
 from guestpass.reference.users import AUDIENCE
 
 API_KEY_TTL = 10 * 365 * 24 * 3600
@@ -77,13 +77,6 @@ def sign(key: SigningKey, claims: dict[str, Any]) -> str:
     header, algorithm, prepared = key.signer
     signing_input = header + b"." + base64url_encode(compact_json(claims))
     return (signing_input + b"." + base64url_encode(algorithm.sign(signing_input, prepared))).decode()
-
-
-def compact_json(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-    except orjson.JSONEncodeError:  # integers past 64 bits, in metadata
-        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def verify(key: SigningKey, token: str, issuer: str) -> dict[str, Any]:
