@@ -22,6 +22,7 @@ from guestpass.reference.storage.schema import items
 from guestpass.reference.users import update_user
 
 MAX_BODY_CHARACTERS = 10_000
+ITEM_INSERT = insert(items).returning(items)
 
 
 def item_json(row: RowMapping) -> dict[str, Any]:
@@ -57,17 +58,8 @@ async def create_item(request: Request) -> JSONResponse:
         # first has taken the user (and its sessions), so the write is refused as any later request would be.
         if await update_user(conn, caller.user["id"], last_active_at=now) is None:
             raise ApiError(ErrorCode.session_not_found)
-        row = (
-            (
-                await conn.execute(
-                    insert(items)
-                    .values(id=uuid.uuid4(), user_id=caller.user["id"], body=text, created_at=now)
-                    .returning(items)
-                )
-            )
-            .mappings()
-            .one()
-        )
+        values = {"id": uuid.uuid4(), "user_id": caller.user["id"], "body": text, "created_at": now}
+        row = (await conn.execute(ITEM_INSERT, values)).mappings().one()
         return JSONResponse(item_json(row), status_code=201)
 
 

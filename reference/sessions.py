@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, insert, select, update
 from starlette.requests import Request
 
 from guestpass.reference import tokens
@@ -24,6 +24,9 @@ from guestpass.reference.users import owned_rows, update_user, user_body
 
 LogoutScope = Literal["global", "local", "others"]
 MAX_GENERATIONS = 64  # how far a racing tab's token may lag behind the active one
+SESSION_BY_ID = select(sessions).where(sessions.c.id == bindparam("session_id"))
+SESSION_INSERT = insert(sessions).returning(*sessions.c)
+REFRESH_TOKEN_INSERT = insert(refresh_tokens)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ async def issue_refresh_token(
     conn: Connection, session_id: uuid.UUID, parent_id: uuid.UUID | None, parent_raw: str | None = None
 ) -> str:
     raw = new_refresh_token()
-    await conn.execute(insert(refresh_tokens).values(refresh_token_row(raw, session_id, parent_id, parent_raw)))
+    await conn.execute(REFRESH_TOKEN_INSERT, refresh_token_row(raw, session_id, parent_id, parent_raw))
     return raw
 
 
@@ -84,14 +87,14 @@ def unseal(sealed: str, parent_raw: str) -> str:
 
 
 async def get_session(conn: Connection, session_id: uuid.UUID) -> RowMapping | None:
-    return (await conn.execute(select(sessions).where(sessions.c.id == session_id))).mappings().first()
+    return (await conn.execute(SESSION_BY_ID, {"session_id": session_id})).mappings().first()
 
 
 async def start_session(conn: Connection, user: RowMapping, method: str, request: Request) -> Grant:
     """A new aal1 session for `user`, signed in by `method` (amr)."""
     now = utcnow()
     row = session_row(user["id"], method, request, now)
-    session = (await conn.execute(insert(sessions).values(row).returning(*sessions.c))).mappings().one()
+    session = (await conn.execute(SESSION_INSERT, row)).mappings().one()
     user = await update_user(conn, user["id"], last_sign_in_at=now, last_active_at=now)
     return Grant(user, session, await issue_refresh_token(conn, row["id"], None))
 

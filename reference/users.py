@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
@@ -9,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import idna
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import RowMapping, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from guestpass.reference.clock import as_utc, iso, utcnow
@@ -19,6 +20,14 @@ from guestpass.reference.storage.schema import identities, mfa_factors, users
 
 AUDIENCE = "authenticated"
 MAX_ADDRESS_LENGTH = 255
+
+# Built once: SQLAlchemy then derives each one's cache key once, not on every execution.
+USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+USER_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
+IDENTITIES_OF = select(identities).where(identities.c.user_id == bindparam("user_id")).order_by(identities.c.created_at)
+USER_INSERT = insert(users).returning(*users.c)
+IDENTITY_INSERT = insert(identities)
+FACTORS_OF = select(mfa_factors).where(mfa_factors.c.user_id == bindparam("user_id")).order_by(mfa_factors.c.created_at)
 
 
 def mailbox(address: str) -> str:
@@ -50,12 +59,11 @@ def stored_form(address: str) -> str:
 
 
 async def get_user(conn: Connection, user_id: uuid.UUID) -> RowMapping | None:
-    return (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
+    return (await conn.execute(USER_BY_ID, {"user_id": user_id})).mappings().first()
 
 
 async def find_by_email(conn: Connection, email: str) -> RowMapping | None:
-    statement = select(users).where(users.c.email == stored_form(email))
-    return (await conn.execute(statement)).mappings().first()
+    return (await conn.execute(USER_BY_EMAIL, {"email": stored_form(email)})).mappings().first()
 
 
 async def create_user(
@@ -80,12 +88,11 @@ async def create_user(
         now=utcnow(),
     )
     user_id = values["id"]
-    inserted = insert(users).values(values).returning(*users.c)
     if email is None:  # nothing unique to collide with
-        return (await conn.execute(inserted)).mappings().one()
+        return (await conn.execute(USER_INSERT, values)).mappings().one()
     try:
         async with conn.begin_nested():
-            user = (await conn.execute(inserted)).mappings().one()
+            user = (await conn.execute(USER_INSERT, values)).mappings().one()
             await add_email_identity(conn, user_id, email, verified=confirmed)
     except IntegrityError:
         raise ApiError(ErrorCode.user_already_exists) from None
@@ -135,16 +142,17 @@ async def add_email_identity(conn: Connection, user_id: uuid.UUID, email: str, *
     the confirmation mail is used)."""
     now = utcnow()
     await conn.execute(
-        insert(identities).values(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            provider="email",
-            provider_id=str(user_id),
-            identity_data={"sub": str(user_id), "email": email, "email_verified": verified, "phone_verified": False},
-            last_sign_in_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+        IDENTITY_INSERT,
+        {
+            "id": uuid.uuid4(),
+            "user_id": user_id,
+            "provider": "email",
+            "provider_id": str(user_id),
+            "identity_data": {"sub": str(user_id), "email": email, "email_verified": verified, "phone_verified": False},
+            "last_sign_in_at": now,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 
@@ -165,8 +173,17 @@ async def update_user(conn: Connection, user_id: uuid.UUID, **values: Any) -> Ro
     for key in ("email", "email_change"):
         if values.get(key):
             values[key] = stored_form(values[key])
-    statement = update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow()).returning(*users.c)
-    return (await conn.execute(statement)).mappings().first()  # type: ignore[return-value]
+    values["updated_at"] = utcnow()
+    statement = user_update(frozenset(values))
+    parameters = {"user_id": user_id, **{f"new_{name}": value for name, value in values.items()}}
+    return (await conn.execute(statement, parameters)).mappings().first()  # type: ignore[return-value]
+
+
+@functools.cache
+def user_update(columns: frozenset[str]) -> Update:
+    """The UPDATE of these columns of one user, returning the row; its values are bound as `new_<column>`."""
+    new_values = {name: bindparam(f"new_{name}", type_=users.c[name].type) for name in sorted(columns)}
+    return update(users).where(users.c.id == bindparam("user_id")).values(new_values).returning(*users.c)
 
 
 async def delete_user(conn: Connection, user_id: uuid.UUID) -> bool:
@@ -262,13 +279,11 @@ async def identities_of(conn: Connection, user: RowMapping) -> list[RowMapping]:
     """The user's identities; an anonymous user has none (an identity, like a factor, makes it permanent)."""
     if user["is_anonymous"]:
         return []
-    statement = select(identities).where(identities.c.user_id == user["id"]).order_by(identities.c.created_at)
-    return list((await conn.execute(statement)).mappings().all())
+    return list((await conn.execute(IDENTITIES_OF, {"user_id": user["id"]})).mappings().all())
 
 
 async def factors_of(conn: Connection, user_id: uuid.UUID) -> list[RowMapping]:
-    statement = select(mfa_factors).where(mfa_factors.c.user_id == user_id).order_by(mfa_factors.c.created_at)
-    return list((await conn.execute(statement)).mappings().all())
+    return list((await conn.execute(FACTORS_OF, {"user_id": user_id})).mappings().all())
 
 
 def factor_json(row: Mapping[str, Any]) -> dict[str, Any]:
