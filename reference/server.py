@@ -79,6 +79,7 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "lifespan": "on",
     "access_log": False,
     "proxy_headers": False,
+    "ws": "none",  # no WebSocket routes: nothing to import a WebSocket library for
     "timeout_keep_alive": KEEP_ALIVE_SECONDS,
 }
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
