@@ -19,7 +19,8 @@ name = {name}
 base_url = {base_url}
 
 capabilities = [
-    "core",                # always; GOTRUE_JWT_ISSUER set (unset, access tokens carry no iss: CORE-003)
+    "core",                # always; GOTRUE_JWT_ISSUER set (unset, access tokens carry no iss: CORE-003), and
+    #                        GOTRUE_JWT_DEFAULT_GROUP_NAME=authenticated (unset, new users' role is "": CORE-003)
     "anonymous",           # GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED=true
     "rate-limits",         # GOTRUE_RATE_LIMIT_ANONYMOUS_USERS, keyed by GOTRUE_RATE_LIMIT_HEADER (below)
     "admin",               # always; needs keys.service_role
@@ -47,7 +48,12 @@ capabilities = [
 # GOTRUE_JWT_ADMIN_ROLES is an admin; no exp or iss needed).
 anon = "eyJ..."
 service_role = "eyJ..."
+# The key GoTrue signs access tokens with, for the forged-token scenarios. GOTRUE_JWT_SECRET alone:
 jwt_secret = "the value of GOTRUE_JWT_SECRET"
+# With a signing key in GOTRUE_JWT_KEYS (ES256, say), give its private key in PEM instead, and no
+# jwt_secret: tokens forged with the secret would carry the wrong key id, and GoTrue still accepts HS256
+# tokens signed with GOTRUE_JWT_SECRET whose key id it does not know (internal/api/auth.go).
+# jwt_private_key_file = "es256.pem"
 
 [rate_limits]
 # GOTRUE_RATE_LIMIT_HEADER: empty by default, which makes every request one client. Set it (for example
