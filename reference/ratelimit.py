@@ -26,9 +26,7 @@ def count_hit(insert: type[Insert]) -> Insert:
     return (
         insert(rate_limits)
         .values({**window, "hits": 1})
-        .on_conflict_do_update(
-            index_elements=["bucket", "client_key", "window_start"], set_={"hits": rate_limits.c.hits + 1}
-        )
+        .on_conflict_do_update(index_elements=list(WINDOW_COLUMNS), set_={"hits": rate_limits.c.hits + 1})
         .returning(rate_limits.c.hits)
     )
 
@@ -53,7 +51,7 @@ def current_window(window_seconds: int) -> int:
 
 def window_of(bucket: str, key: str, window_start: int) -> dict[str, object]:
     """The parameters of `THIS_WINDOW`."""
-    return {"this_bucket": bucket, "this_client_key": key, "this_window_start": window_start}
+    return {f"this_{name}": value for name, value in zip(WINDOW_COLUMNS, (bucket, key, window_start), strict=True)}
 
 
 async def hits(conn: Connection, bucket: str, key: str, *, window_seconds: int) -> int:

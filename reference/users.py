@@ -25,9 +25,9 @@ MAX_ADDRESS_LENGTH = 255
 USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 USER_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
 IDENTITIES_OF = select(identities).where(identities.c.user_id == bindparam("user_id")).order_by(identities.c.created_at)
+FACTORS_OF = select(mfa_factors).where(mfa_factors.c.user_id == bindparam("user_id")).order_by(mfa_factors.c.created_at)
 USER_INSERT = insert(users).returning(*users.c)
 IDENTITY_INSERT = insert(identities)
-FACTORS_OF = select(mfa_factors).where(mfa_factors.c.user_id == bindparam("user_id")).order_by(mfa_factors.c.created_at)
 
 
 def mailbox(address: str) -> str:
